@@ -1,0 +1,35 @@
+/* numpy .npy arrays and scipy .npz sparse matrices.
+ *
+ * .npy: version 1.0 header, little-endian, C order; numpy.load reads them.
+ * .npz: a zip archive of .npy members as scipy.sparse.save_npz writes it
+ * (indices, indptr, format = 'csr', shape, data). The writer stores members
+ * uncompressed (ZIP64 when large) so reading can map them; the reader also
+ * accepts deflated members and int32/int64 index arrays, float32/float64
+ * data, as scipy writes them. All writes are atomic (base/fs.h).
+ */
+#ifndef MR_NPY_H
+#define MR_NPY_H
+
+#include <stdint.h>
+
+/* A CSR matrix: row r has entries indptr[r] .. indptr[r+1) with column
+ * indices[] (sorted within a row, no duplicates) and values data[]. */
+typedef struct {
+    int64_t n_rows, n_cols, nnz;
+    int64_t *indptr;   /* n_rows + 1 */
+    int32_t *indices;  /* nnz */
+    float *data;       /* nnz */
+} mr_csr;
+
+void mr_csr_free(mr_csr *m);
+/* The transpose (items x users), also with sorted rows. */
+int mr_csr_transpose(const mr_csr *m, mr_csr *t);
+
+int mr_npz_write_csr(const char *path, const mr_csr *m);
+int mr_npz_read_csr(const char *path, mr_csr *m);
+
+/* 2-D float32 array rows x cols. */
+int mr_npy_write_f32(const char *path, const float *data, int64_t rows, int64_t cols);
+int mr_npy_read_f32(const char *path, float **data, int64_t *rows, int64_t *cols);
+
+#endif
