@@ -32,16 +32,11 @@
 
 #include "base/err.h"
 #include "base/fs.h"
+#include "parquet/codec.h"
 #include "parquet/encode.h"
 #include "parquet/parquet.h"
 #include "parquet/thrift_write.h"
 
-#if __has_include("parquet/codec.h")
-#include "parquet/codec.h"
-#define HAVE_CODEC 1
-#else
-#define HAVE_CODEC 0
-#endif
 
 #define DEFAULT_ROW_GROUP_ROWS 1048576
 #define DEFAULT_PAGE_BYTES (1 << 20)
@@ -175,11 +170,6 @@ int mr_pq_writer_open(mr_pq_writer **out, const char *path, const mr_pq_field *f
         o.codec != MR_PQ_GZIP)
         return mr_err(MR_EINVAL, "writing %s: codec %d is not one the writer offers "
                       "(UNCOMPRESSED, SNAPPY, GZIP, ZSTD)", path, (int)o.codec);
-#if !HAVE_CODEC
-    if (o.codec != MR_PQ_UNCOMPRESSED)
-        return mr_err(MR_EUNSUPPORTED, "writing %s: this build has no compression codecs yet",
-                      path);
-#endif
     for (int i = 0; i < n_fields; i++) {
         int rc = check_field(path, &fields[i], i);
         if (rc) return rc;
@@ -485,7 +475,6 @@ static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, int type,
     if (ulen > INT32_MAX)
         return mr_err(MR_EINVAL, "writing %s: a page of column '%s' would be %zu bytes, over the "
                       "2 GiB page limit", w->path, f->name, ulen);
-#if HAVE_CODEC
     if (w->o.codec != MR_PQ_UNCOMPRESSED) {
         rc = mr_pq_compress_level(w->o.codec, w->o.level, cs->page.p, ulen, &cs->comp,
                                   &cs->comp_len, &cs->comp_cap);
@@ -496,7 +485,6 @@ static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, int type,
             return mr_err(MR_EINVAL, "writing %s: a compressed page of column '%s' is over 2 GiB",
                           w->path, f->name);
     }
-#endif
     cs->hdr.n = 0;
     mr_pq_tw t;
     mr_pq_tw_init(&t, &cs->hdr);
