@@ -6,9 +6,9 @@
  * the top-k engine (models/topk.h).
  *
  * --dump-half-step DIR is for the numpy oracle test (tests/e2e/als_numpy.sh):
- * it draws the initial factors, runs one user half-step with each solver
- * from the same start and writes X0.npy, Y.npy, X_cg.npy, X_cholesky.npy to
- * DIR, then stops.
+ * it runs --iterations iterations (0 is fine), then one more user half-step
+ * with each solver from the same start, writes X0.npy (the start), Y.npy,
+ * X_cg.npy and X_cholesky.npy to DIR, and stops.
  */
 #include <math.h>
 #include <stdio.h>
@@ -34,12 +34,18 @@ static void on_iteration(void *ud, int it, double secs, double loss)
                MR_F("loss", loss));
 }
 
-static int dump_half_step(const mr_csr *ui, const mr_als_opts *o, uint64_t seed, const char *dir)
+static int dump_half_step(const mr_csr *ui, const mr_csr *iu, const mr_als_opts *o, uint64_t seed, const char *dir)
 {
     mr_als_model m;
     int rc = mr_als_validate(ui, o);
     if (!rc) rc = mr_als_init(&m, ui->n_rows, ui->n_cols, o->factors, seed);
     if (rc) return rc;
+    /* --iterations full iterations first, so Y is a trained (not tiny
+     * random) matrix and every term of the normal equations matters */
+    if ((rc = mr_als_fit(ui, iu, o, &m, NULL, NULL)) != 0) {
+        mr_als_free(&m);
+        return rc;
+    }
     size_t nx = (size_t)ui->n_rows * o->factors;
     float *X0 = mr_malloc(sizeof(float) * nx);
     char *p = NULL;
@@ -136,7 +142,7 @@ int mr_cmd_als(mr_ctx *ctx, int argc, char **argv)
         {"loss", MR_ARG_FLAG, &loss, NULL, NULL, "compute and log the training loss after every iteration"},
         {"input", MR_ARG_STR, &input, NULL, "data/preprocessed/train_matrix.npz", "train matrix (under the workdir)"},
         {"dump-half-step", MR_ARG_STR, &dump, NULL, NULL,
-         "testing: write the initial factors and one user half-step of each solver as .npy to DIR, then stop"},
+         "testing: after --iterations, write the factors and one more user half-step of each solver as .npy to DIR, then stop"},
         {0},
     };
     int rc = mr_args_parse(ctx, "als", "[options]",
@@ -191,11 +197,11 @@ int mr_cmd_als(mr_ctx *ctx, int argc, char **argv)
         mr_err_wrap(rc, "%s: ", in);
         goto out;
     }
+    if ((rc = mr_csr_transpose(&ui, &iu)) != 0) goto out;
     if (dump) {
-        rc = dump_half_step(&ui, &o, ctx->seed, dump);
+        rc = dump_half_step(&ui, &iu, &o, ctx->seed, dump);
         goto out;
     }
-    if ((rc = mr_csr_transpose(&ui, &iu)) != 0) goto out;
     MR_LOG(MR_LOG_INFO, "train matrix", MR_I("users", ui.n_rows), MR_I("items", ui.n_cols), MR_I("nnz", ui.nnz),
            MR_F("seconds", mr_now() - t0));
     MR_LOG(MR_LOG_INFO, "fitting", MR_I("factors", o.factors), MR_I("iterations", o.iterations),
