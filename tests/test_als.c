@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "base/fs.h"
+#include "data/recs.h"
 #include "models/als.h"
 #include "models/similar.h"
 #include "models/topk.h"
@@ -533,4 +534,53 @@ TEST(similar_index_roundtrip_and_damage)
     free(data);
     free(path);
     free(V), free(idx), free(sc);
+}
+
+/* ---- recommendation lists on parquet ---- */
+
+TEST(recs_roundtrip_and_order_check)
+{
+    /* 3 users (user_idx 0, 2, 5), list lengths 3, 0, 2 */
+    int32_t uidx[3] = {0, 2, 5};
+    int64_t off[4] = {0, 3, 3, 5};
+    int32_t items[5] = {4, 1, 2, 0, 3};
+    float score[5] = {0.9f, 0.5f, 0.25f, 2.0f, -1.0f};
+    mr_recs r = {.n_users = 3, .user_idx = uidx, .off = off, .item_idx = items, .score = score};
+    int32_t user_id[6] = {100, 101, 102, 103, 104, 105};
+    int64_t track_id[5] = {10, 11, 12, 13, 5000000000LL};
+    char *path = mr_path_join(mr_test_tmpdir(), "recs.parquet");
+    REQUIRE_OK(mr_recs_write(path, &r, user_id, track_id));
+    mr_recs b;
+    REQUIRE_OK(mr_recs_read(path, &b));
+    /* the user without a list has no rows, so it does not come back */
+    REQUIRE(b.n_users == 2);
+    CHECK_INT(b.user_idx[0], 0);
+    CHECK_INT(b.user_idx[1], 5);
+    CHECK_INT(b.off[1], 3);
+    CHECK_INT(b.off[2], 5);
+    for (int j = 0; j < 5; j++) {
+        CHECK_INT(b.item_idx[j], items[j]);
+        CHECK(b.score[j] == score[j]);
+    }
+    mr_recs_free(&b);
+    int64_t *ids = NULL, n = 0;
+    REQUIRE_OK(mr_read_id_column(path, "track_id", 5, &ids, &n));
+    CHECK_INT(n, 5);
+    /* rows: user 0 rank 1 -> item 4 -> track_id[4] (beyond int32), then items 1, 2, 0, 3 */
+    CHECK(ids[0] == 5000000000LL);
+    CHECK_INT(ids[1], 11);
+    CHECK_INT(ids[4], 13);
+    free(ids);
+    REQUIRE_OK(mr_read_id_column(path, "user_id", -1, &ids, &n));
+    CHECK_INT(ids[0], 100);
+    CHECK_INT(ids[3], 105);
+    free(ids);
+    CHECK_ERR(mr_read_id_column(path, "track_id", 7, &ids, &n), "has 5 rows but the model has 7");
+    CHECK_ERR(mr_read_id_column(path, "nope", -1, &ids, &n), "nope");
+    /* out of order: user 5 before user 0 */
+    int32_t uidx2[3] = {5, 2, 0};
+    r.user_idx = uidx2;
+    REQUIRE_OK(mr_recs_write(path, &r, user_id, track_id));
+    CHECK_ERR(mr_recs_read(path, &b), "not sorted by user_idx");
+    free(path);
 }
