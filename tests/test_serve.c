@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/err.h"
 #include "mr_test.h"
@@ -563,27 +564,6 @@ TEST(serve_cholesky_3x3)
     CHECK_NEAR(A[8], 1, 1e-12); /* L[2][2] */
 }
 
-TEST(serve_topk)
-{
-    float sc[] = {0.5f, 2.0f, NAN, 2.0f, -1.0f, 3.0f, 0.0f};
-    int32_t items[7], heap[16];
-    float scores[7];
-    int n = mr_topk_scores(sc, 7, 3, NULL, 0, items, scores, heap);
-    CHECK_INT(n, 3);
-    CHECK_INT(items[0], 5);
-    CHECK_INT(items[1], 1); /* tie 2.0: smaller index first */
-    CHECK_INT(items[2], 3);
-    int32_t excl[] = {5, 3};
-    n = mr_topk_scores(sc, 7, 3, excl, 2, items, scores, heap);
-    CHECK_INT(n, 3);
-    CHECK_INT(items[0], 1);
-    CHECK_INT(items[1], 0);
-    CHECK_INT(items[2], 6);
-    n = mr_topk_scores(sc, 7, 100, NULL, 0, items, scores, heap);
-    CHECK_INT(n, 7);
-    CHECK_INT(items[6], 2); /* NaN last */
-}
-
 TEST(serve_foldin_blend)
 {
     /* an unknown user with 3 events gets fold-in recommendations equal to
@@ -854,6 +834,8 @@ TEST(serve_swap_under_load)
         mr_snap *n = fixture();
         REQUIRE(n);
         mr_service_swap(svc, n); /* frees the old one: ASan catches a use after free */
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL); /* let the request threads run between swaps */
     }
     atomic_store(&stop, 1);
     long done = 0;

@@ -4,9 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
-
 #include "base/err.h"
+#include "models/topk.h"
 #include "serve/foldin.h"
 
 const char *const mr_src_name[] = {"offline", "online", "popular", "foldin", "similar"};
@@ -17,8 +16,7 @@ void mr_blend_scratch_free(mr_blend_scratch *w)
     free(w->b);
     free(w->cand);
     free(w->set);
-    free(w->scores);
-    free(w->heap);
+    free(w->excl);
     free(w->work);
     free(w->x);
     free(w->distinct);
@@ -128,17 +126,24 @@ static int history_set(const mr_blend_user *bu, iset *hist, size_t extra)
     return 0;
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int foldin(const mr_blend_user *bu, int k, mr_scored *out)
 {
     const mr_snap *s = bu->s;
     mr_blend_scratch *w = bu->w;
     int f = s->n_factors, rc;
+    int64_t n_train = bu->u >= 0 && s->hist_off ? s->hist_off[bu->u + 1] - s->hist_off[bu->u] : 0;
+    size_t n_excl_max = (size_t)n_train + (size_t)bu->n_hist;
     if ((rc = grow(&w->work, &w->work_cap, (size_t)f * f + f, sizeof *w->work)) ||
         (rc = grow(&w->x, &w->x_cap, (size_t)f, sizeof *w->x)) ||
         (rc = grow(&w->distinct, &w->distinct_cap, (size_t)bu->n_hist, sizeof *w->distinct)) ||
         (rc = grow(&w->ones, &w->ones_cap, (size_t)bu->n_hist, sizeof *w->ones)) ||
-        (rc = grow(&w->scores, &w->scores_cap, (size_t)s->n_items, sizeof *w->scores)) ||
-        (rc = grow(&w->heap, &w->heap_cap, (size_t)k, sizeof *w->heap)) ||
+        (rc = grow(&w->excl, &w->excl_cap, n_excl_max ? n_excl_max : 1, sizeof *w->excl)) ||
         (rc = grow(&w->tk_item, &w->tk_item_cap, (size_t)k, sizeof *w->tk_item)) ||
         (rc = grow(&w->tk_score, &w->tk_score_cap, (size_t)k, sizeof *w->tk_score)))
         return rc;
@@ -157,22 +162,22 @@ static int foldin(const mr_blend_user *bu, int k, mr_scored *out)
     if ((rc = mr_foldin_solve(s->item_factors, f, s->gram, s->als_reg, s->als_alpha, w->distinct,
                               w->ones, nd, w->x, w->work)))
         return rc;
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, s->n_items, f, 1.0f, s->item_factors, f, w->x, 1, 0.0f,
-                w->scores, 1);
-    /* listened items (store and train) drop to the bottom, then are cut */
-    for (int i = 0; i < nd; i++) w->scores[w->distinct[i]] = -INFINITY;
-    if (bu->u >= 0 && s->hist_off)
-        for (int64_t j = s->hist_off[bu->u]; j < s->hist_off[bu->u + 1]; j++)
-            w->scores[s->hist_item[j]] = -INFINITY;
-    int n = mr_topk_scores(w->scores, s->n_items, k, NULL, 0, w->tk_item, w->tk_score, w->heap);
+    /* never recommend what they listened to, online or in train: one sorted
+     * exclusion row for the shared top-k engine */
+    size_t ne = 0;
+    for (int64_t j = 0; j < n_train; j++) w->excl[ne++] = s->hist_item[s->hist_off[bu->u] + j];
+    for (int i = 0; i < nd; i++) w->excl[ne++] = w->distinct[i];
+    qsort(w->excl, ne, sizeof *w->excl, cmp_i32);
+    size_t nu = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (nu == 0 || w->excl[nu - 1] != w->excl[i]) w->excl[nu++] = w->excl[i];
+    int64_t indptr[2] = {0, (int64_t)nu};
+    mr_csr row = {.n_rows = 1, .n_cols = s->n_items, .nnz = (int64_t)nu, .indptr = indptr, .indices = w->excl};
+    mr_topk_opts to = {.k = k, .exclude = &row};
+    if ((rc = mr_topk(w->x, 1, s->item_factors, s->n_items, f, &to, w->tk_item, w->tk_score))) return rc;
     int m = 0;
-    for (int i = 0; i < n; i++) {
-        if (w->tk_score[i] == -INFINITY) break;
-        out[m].item = w->tk_item[i];
-        out[m].score = w->tk_score[i];
-        out[m].src = MR_SRC_FOLDIN;
-        m++;
-    }
+    for (int i = 0; i < k && w->tk_item[i] >= 0; i++)
+        out[m++] = (mr_scored){w->tk_item[i], w->tk_score[i], MR_SRC_FOLDIN};
     return m;
 }
 

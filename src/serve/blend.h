@@ -41,10 +41,8 @@ typedef struct {
     size_t a_cap, b_cap, cand_cap;
     int32_t *set;
     uint32_t set_cap;
-    float *scores;       /* n_items, fold-in */
-    size_t scores_cap;
-    int32_t *heap;
-    size_t heap_cap;
+    int32_t *excl;       /* fold-in: sorted listened items */
+    size_t excl_cap;
     double *work;        /* f*f + f */
     size_t work_cap;
     float *x;

@@ -13,7 +13,7 @@
  * f = 64 (a Cholesky factorisation of the f x f system, in double).
  *
  * Scoring then takes the top k of Y·x over all items, skipping the items the
- * user listened to; that is one sgemv over the item factors.
+ * user listened to, with the shared top-k engine (models/topk.h).
  */
 #ifndef MR_FOLDIN_H
 #define MR_FOLDIN_H
@@ -31,11 +31,5 @@ int mr_foldin_solve(const float *Y, int f, const double *gram, double reg, doubl
  * row-major a (lower triangle, a = L·Lᵀ), then solves a·x = b in place of b.
  * Returns 0 or -1 if a is not positive definite. */
 int mr_cholesky_solve(double *a, double *b, int n);
-
-/* Top k items of scores[0..n) (largest first; ties: smaller index first),
- * skipping the excluded items (any order, n_excl of them). Writes up to k
- * indices and scores; returns the count. heap holds k + n_excl ints. */
-int mr_topk_scores(const float *scores, int32_t n, int k, const int32_t *excl, int n_excl,
-                   int32_t *out_item, float *out_score, int32_t *heap);
 
 #endif

@@ -23,7 +23,7 @@ static const char *const bound_text[MR_METRICS_BUCKETS] = {
     "0.01",  "0.025",  "0.05",    "0.1",    "0.25",  "1",      "5",
 };
 
-void mr_metrics_init(mr_metrics *m)
+void mr_srv_metrics_init(mr_srv_metrics *m)
 {
     memset(m, 0, sizeof *m);
     m->started = mr_now();
@@ -36,7 +36,7 @@ static int status_index(int status)
     return MR_METRICS_STATUSES - 1;
 }
 
-void mr_metrics_observe(mr_metrics *m, mr_ep ep, int status, double seconds)
+void mr_srv_metrics_observe(mr_srv_metrics *m, mr_ep ep, int status, double seconds)
 {
     if ((unsigned)ep >= MR_EP_N) ep = MR_EP_OTHER;
     atomic_fetch_add_explicit(&m->requests[ep][status_index(status)], 1, memory_order_relaxed);
@@ -65,7 +65,7 @@ static void gauge(mr_sbuf *o, const char *name, const char *help, const char *ty
     mr_sbuf_putc(o, '\n');
 }
 
-void mr_metrics_render(const mr_metrics *m, const mr_metrics_gauges *g, mr_sbuf *o)
+void mr_srv_metrics_render(const mr_srv_metrics *m, const mr_srv_gauges *g, mr_sbuf *o)
 {
     mr_sbuf_puts(o, "# HELP musrec_http_requests_total HTTP requests by endpoint and status.\n"
                     "# TYPE musrec_http_requests_total counter\n");

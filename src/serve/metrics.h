@@ -41,10 +41,10 @@ typedef struct {
     _Atomic uint64_t latency_ns_sum[MR_EP_N];
     _Atomic uint64_t foldins, events_put, reloads_ok, reloads_failed;
     double started; /* mr_now() at start */
-} mr_metrics;
+} mr_srv_metrics;
 
-void mr_metrics_init(mr_metrics *m);
-void mr_metrics_observe(mr_metrics *m, mr_ep ep, int status, double seconds);
+void mr_srv_metrics_init(mr_srv_metrics *m);
+void mr_srv_metrics_observe(mr_srv_metrics *m, mr_ep ep, int status, double seconds);
 
 /* Gauges read at render time. */
 typedef struct {
@@ -53,8 +53,8 @@ typedef struct {
     double snapshot_loaded_at, snapshot_load_secs;
     int64_t rss_bytes;
     int64_t inflight;
-} mr_metrics_gauges;
+} mr_srv_gauges;
 
-void mr_metrics_render(const mr_metrics *m, const mr_metrics_gauges *g, mr_sbuf *out);
+void mr_srv_metrics_render(const mr_srv_metrics *m, const mr_srv_gauges *g, mr_sbuf *out);
 
 #endif

@@ -27,7 +27,7 @@ struct mr_service {
     _Atomic int n_slots;
     uint64_t id;
     mr_evstore *store;
-    mr_metrics metrics;
+    mr_srv_metrics metrics;
     mr_service_opts opts;
     _Atomic int64_t inflight;
 };
@@ -83,7 +83,7 @@ int mr_service_new(mr_service **out, mr_snap *snap, const mr_service_opts *o)
         free(svc);
         return rc;
     }
-    mr_metrics_init(&svc->metrics);
+    mr_srv_metrics_init(&svc->metrics);
     svc->id = atomic_fetch_add(&next_service_id, 1);
     atomic_store(&svc->cur, snap);
     *out = svc;
@@ -98,7 +98,7 @@ void mr_service_free(mr_service *svc)
     free(svc);
 }
 
-mr_metrics *mr_service_metrics(mr_service *svc) { return &svc->metrics; }
+mr_srv_metrics *mr_service_metrics(mr_service *svc) { return &svc->metrics; }
 
 void mr_service_swap(mr_service *svc, mr_snap *snap)
 {
@@ -374,7 +374,7 @@ static void ep_health(call *c)
 
 static void ep_metrics(call *c)
 {
-    mr_metrics_gauges g = {
+    mr_srv_gauges g = {
         .store_users = mr_evstore_users(c->svc->store),
         .store_capacity = mr_evstore_capacity(c->svc->store),
         .store_evictions = mr_evstore_evictions(c->svc->store),
@@ -385,7 +385,7 @@ static void ep_metrics(call *c)
         .rss_bytes = mr_current_rss(),
         .inflight = atomic_load_explicit(&c->svc->inflight, memory_order_relaxed),
     };
-    mr_metrics_render(&c->svc->metrics, &g, c->o);
+    mr_srv_metrics_render(&c->svc->metrics, &g, c->o);
     c->r->status = 200;
     c->r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
@@ -481,5 +481,5 @@ void mr_service_handle(mr_service *svc, const char *method, const char *target, 
         o->oom = 0;
     }
     atomic_fetch_add_explicit(&svc->inflight, -1, memory_order_relaxed);
-    mr_metrics_observe(&svc->metrics, r->ep, r->status, mr_now() - t0);
+    mr_srv_metrics_observe(&svc->metrics, r->ep, r->status, mr_now() - t0);
 }

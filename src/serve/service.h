@@ -39,7 +39,7 @@ void mr_service_free(mr_service *svc);
  * no request uses it. Call from one thread at a time. */
 void mr_service_swap(mr_service *svc, mr_snap *snap);
 
-mr_metrics *mr_service_metrics(mr_service *svc);
+mr_srv_metrics *mr_service_metrics(mr_service *svc);
 
 typedef struct {
     int status;

@@ -78,10 +78,10 @@ int mr_snap_finish(mr_snap *s)
     if (s->sim_off) {
         if ((rc = check_off("similar index", s->sim_off, s->n_items, -1))) return rc;
         if ((rc = check_items("similar index", s->sim_item, s->sim_off[s->n_items], s->n_items, 0))) return rc;
-    } else if (s->sim_width > 0 && s->sim_item) {
-        if ((rc = check_items("similar index", s->sim_item, (int64_t)s->n_items * s->sim_width, s->n_items, 1)))
-            return rc;
     }
+    /* a mapped fixed-width index is not scanned here (that would read the
+     * whole file at start-up): mr_snap_similar() checks each entry it hands
+     * out instead */
     if (s->item_factors && s->n_factors > 0) {
         int f = s->n_factors;
         s->gram = mr_calloc((size_t)f * f, sizeof *s->gram);
@@ -158,11 +158,12 @@ int64_t mr_snap_similar(const mr_snap *s, int32_t i, const int32_t **items, cons
         return s->sim_off[i + 1] - s->sim_off[i];
     }
     if (s->sim_width <= 0) return 0;
-    const int32_t *row = s->sim_item + (size_t)i * s->sim_width;
+    size_t stride = s->sim_stride ? (size_t)s->sim_stride : (size_t)s->sim_width;
+    const int32_t *row = s->sim_item + (size_t)i * stride;
     int64_t n = 0;
-    while (n < s->sim_width && row[n] >= 0) n++;
+    while (n < s->sim_width && row[n] >= 0 && row[n] < s->n_items) n++;
     *items = row;
-    *scores = s->sim_score + (size_t)i * s->sim_width;
+    *scores = s->sim_score + (size_t)i * stride;
     return n;
 }
 

@@ -57,9 +57,11 @@ typedef struct {
 
     /* similar items: item i's list is sim_off[i] .. sim_off[i+1] of
      * sim_item/sim_score, best first; or, when sim_off is NULL and
-     * sim_width > 0, row i of a sim_width-wide table padded with -1 */
+     * sim_width > 0, sim_width entries (padded with -1) at
+     * sim_item + i*sim_stride and sim_score + i*sim_stride (the mapped
+     * results/similar_index.bin interleaves them: stride 2*width) */
     int64_t *sim_off;
-    int32_t sim_width;
+    int32_t sim_width, sim_stride;
     const int32_t *sim_item;
     const float *sim_score;
     void *sim_map;             /* owner of sim_item/sim_score when mapped */
@@ -109,7 +111,8 @@ static inline int32_t mr_snap_user(const mr_snap *s, int64_t user_id)
  * *scores; 0 if the user has none. */
 int64_t mr_snap_offline(const mr_snap *s, int32_t u, const int32_t **items, const float **scores);
 
-/* Similar items of item i (best first): returns the length. */
+/* Similar items of item i (best first): returns the length. A fixed-width
+ * record ends at its first -1 or out-of-range entry. */
 int64_t mr_snap_similar(const mr_snap *s, int32_t i, const int32_t **items, const float **scores);
 
 /* 1 if known user u listened to item i in train (binary search of the row). */
