@@ -223,6 +223,20 @@ TEST(pq_dictionary)
     int ok = 1;
     for (int i = 0; i < 100000; i++) ok &= wc[i] == (uint32_t)(i % 40000);
     CHECK(ok);
+    /* unique values past the limit: no dictionary (given up early or at the
+     * limit); unique at first but small enough overall: a dictionary */
+    int64_t *u = malloc(400000 * sizeof *u);
+    uint32_t *uc = malloc(400000 * sizeof *uc);
+    for (int i = 0; i < 400000; i++) u[i] = (int64_t)i * 7919;
+    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 400000, 1 << 20, uc), 0);
+    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 131072, 1 << 20, uc), 1);
+    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 131073, 1 << 20, uc), 0);
+    for (int i = 70000; i < 100000; i++) u[i] = u[i % 1000];
+    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 100000, 1 << 20, uc), 1);
+    CHECK_INT(d.n, 70000);
+    CHECK(uc[99999] == 999);
+    free(u);
+    free(uc);
     free(w);
     free(wc);
 
