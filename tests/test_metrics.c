@@ -24,8 +24,8 @@ typedef struct {
 static void add_user(cases *c, int nr, const int32_t *r, int nl, const int32_t *l)
 {
     if (c->n == 0) c->rel_off[0] = c->rec_off[0] = 0;
-    memcpy(c->rel + c->rel_off[c->n], r, (size_t)nr * sizeof *r);
-    memcpy(c->rec + c->rec_off[c->n], l, (size_t)nl * sizeof *l);
+    if (nr) memcpy(c->rel + c->rel_off[c->n], r, (size_t)nr * sizeof *r);
+    if (nl) memcpy(c->rec + c->rec_off[c->n], l, (size_t)nl * sizeof *l);
     c->rel_off[c->n + 1] = c->rel_off[c->n] + nr;
     c->rec_off[c->n + 1] = c->rec_off[c->n] + nl;
     c->n++;
