@@ -818,6 +818,7 @@ static void cause_text(const mr_s3 *s, const resp *r, char *out, size_t cap)
     char code[96];
     xml_get(r->body.s, r->body.n, "Code", code, sizeof code);
     if (r->status == 503 && !strcmp(code, "SlowDown")) snprintf(out, cap, "HTTP 503 SlowDown (the service asks to reduce the request rate)");
+    else if (r->status == 503 && !*code) snprintf(out, cap, "HTTP 503 (service unavailable or SlowDown)");
     else if (*code) snprintf(out, cap, "HTTP %ld %s", r->status, code);
     else snprintf(out, cap, "HTTP %ld", r->status);
 }
