@@ -244,8 +244,9 @@ int mr_cmd_s3(mr_ctx *ctx, int argc, char **argv)
     if (sub && !strcmp(sub, "check")) return cmd_check(ctx, argc - 1, argv + 1);
     if (sub && !strcmp(sub, "ls")) return cmd_ls(ctx, argc - 1, argv + 1);
     if (sub && !strcmp(sub, "sign")) return cmd_sign(ctx, argc - 1, argv + 1);
-    FILE *f = sub && strcmp(sub, "--help") && strcmp(sub, "-h") ? stderr : stdout;
-    if (f == stderr && sub) fprintf(stderr, "musrec s3: unknown subcommand '%s'\n\n", sub);
+    int help = sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h"));
+    FILE *f = help ? stdout : stderr;
+    if (sub && !help) fprintf(stderr, "musrec s3: unknown subcommand '%s'\n\n", sub);
     fprintf(f, "usage: musrec s3 check [options]    check endpoint, credentials, bucket and raw files\n"
                "       musrec s3 ls [PREFIX]        list keys under PREFIX (default S3_PREFIX)\n\n"
                "Settings: S3_* and AWS_* keys (see `musrec config`, docs/s3.md).\n");
