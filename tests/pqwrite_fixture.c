@@ -64,7 +64,7 @@ static void str_put(tcol *t, int64_t slot, const char *s, size_t len)
         if (!t->c.bytes) exit(1);
         t->cap_bytes = cap;
     }
-    memcpy(t->c.bytes + at, s, len);
+    if (len) memcpy(t->c.bytes + at, s, len);
     t->c.offsets[slot + 1] = at + (int64_t)len;
 }
 

@@ -10,7 +10,9 @@
 
 #include "base/err.h"
 #include "base/fs.h"
+#include "data/recs.h"
 #include "models/als.h"
+#include "models/similar.h"
 #include "models/topk.h"
 #include "mr_test.h"
 
@@ -458,4 +460,127 @@ TEST(topk_padding_and_ties)
     CHECK_NEAR(sc[0], 2, 0);
     o.k = 0;
     CHECK_ERR(mr_topk(Q, 1, V, 4, 2, &o, idx, sc), "k must be at least 1");
+}
+
+/* ---- similar items ---- */
+
+TEST(similar_index_roundtrip_and_damage)
+{
+    const int64_t ni = 300;
+    const int f = 7, n = 5;
+    uint64_t s = 77;
+    float *V = malloc(sizeof(float) * ni * f);
+    for (int64_t j = 0; j < ni * f; j++) V[j] = (float)(rng_unit(&s) - 0.5) * (float)(1 + j % 13);
+    for (int a = 0; a < f; a++) V[10 * f + a] = 0; /* an item with no signal */
+    int32_t *idx = malloc(sizeof(int32_t) * ni * n);
+    float *sc = malloc(sizeof(float) * ni * n);
+    REQUIRE_OK(mr_similar_compute(V, ni, f, n, idx, sc));
+    /* cosine by definition, in double, for a few items */
+    for (int64_t i = 0; i < ni; i += 37) {
+        double best = -2;
+        int64_t arg = -1;
+        for (int64_t j = 0; j < ni; j++) {
+            if (j == i) continue;
+            double d = 0, a2 = 0, b2 = 0;
+            for (int a = 0; a < f; a++) {
+                d += (double)V[i * f + a] * V[j * f + a];
+                a2 += (double)V[i * f + a] * V[i * f + a];
+                b2 += (double)V[j * f + a] * V[j * f + a];
+            }
+            double c = a2 > 0 && b2 > 0 ? d / sqrt(a2 * b2) : 0;
+            if (c > best + 1e-12) best = c, arg = j;
+        }
+        CHECK_NEAR(sc[i * n], best, 1e-5);
+        if (fabs(sc[i * n] - sc[i * n + 1]) > 1e-5) CHECK_INT(idx[i * n], arg);
+        for (int r = 0; r < n; r++) CHECK(idx[i * n + r] != i);
+        for (int r = 1; r < n; r++) CHECK(sc[i * n + r] <= sc[i * n + r - 1]);
+    }
+    CHECK_NEAR(sc[10 * n], 0, 0); /* the zero item is similar to nothing */
+
+    char *path = mr_path_join(mr_test_tmpdir(), "similar_index.bin");
+    REQUIRE_OK(mr_similar_write_index(path, ni, n, f, idx, sc));
+    mr_similar_index ix;
+    REQUIRE_OK(mr_similar_map(path, 1, &ix));
+    CHECK_INT(ix.n_items, ni);
+    CHECK_INT(ix.n, n);
+    CHECK_INT(ix.factors, f);
+    for (int64_t i = 0; i < ni; i++)
+        for (int r = 0; r < n; r++) {
+            CHECK(mr_similar_items(&ix, i)[r] == idx[i * n + r]);
+            CHECK(mr_similar_scores(&ix, i)[r] == sc[i * n + r]);
+        }
+    mr_similar_unmap(&ix);
+
+    char *data;
+    size_t len;
+    REQUIRE_OK(mr_read_file(path, &data, &len));
+    CHECK_INT(len, 64 + ni * n * 8);
+    REQUIRE_OK(mr_write_file_atomic(path, data, len - 8));
+    CHECK_ERR(mr_similar_map(path, 0, &ix), "truncated");
+    data[8] = 9;
+    REQUIRE_OK(mr_write_file_atomic(path, data, len));
+    CHECK_ERR(mr_similar_map(path, 0, &ix), "version 9");
+    data[8] = 1;
+    data[len - 1] ^= 1; /* a score bit: only the checksum sees it */
+    REQUIRE_OK(mr_write_file_atomic(path, data, len));
+    CHECK_OK(mr_similar_map(path, 0, &ix));
+    mr_similar_unmap(&ix);
+    CHECK_ERR(mr_similar_map(path, 1, &ix), "checksum");
+    data[len - 1] ^= 1;
+    int32_t bad = (int32_t)ni;
+    memcpy(data + 64, &bad, 4); /* a neighbour index out of range */
+    REQUIRE_OK(mr_write_file_atomic(path, data, len));
+    CHECK_ERR(mr_similar_map(path, 0, &ix), "out of range");
+    free(data);
+    free(path);
+    free(V), free(idx), free(sc);
+}
+
+/* ---- recommendation lists on parquet ---- */
+
+TEST(recs_roundtrip_and_order_check)
+{
+    /* 3 users (user_idx 0, 2, 5), list lengths 3, 0, 2 */
+    int32_t uidx[3] = {0, 2, 5};
+    int64_t off[4] = {0, 3, 3, 5};
+    int32_t items[5] = {4, 1, 2, 0, 3};
+    float score[5] = {0.9f, 0.5f, 0.25f, 2.0f, -1.0f};
+    mr_recs r = {.n_users = 3, .user_idx = uidx, .off = off, .item_idx = items, .score = score};
+    int32_t user_id[6] = {100, 101, 102, 103, 104, 105};
+    int64_t track_id[5] = {10, 11, 12, 13, 5000000000LL};
+    char *path = mr_path_join(mr_test_tmpdir(), "recs.parquet");
+    REQUIRE_OK(mr_recs_write(path, &r, user_id, track_id));
+    mr_recs b;
+    REQUIRE_OK(mr_recs_read(path, &b));
+    /* the user without a list has no rows, so it does not come back */
+    REQUIRE(b.n_users == 2);
+    CHECK_INT(b.user_idx[0], 0);
+    CHECK_INT(b.user_idx[1], 5);
+    CHECK_INT(b.off[1], 3);
+    CHECK_INT(b.off[2], 5);
+    for (int j = 0; j < 5; j++) {
+        CHECK_INT(b.item_idx[j], items[j]);
+        CHECK(b.score[j] == score[j]);
+    }
+    mr_recs_free(&b);
+    int64_t *ids = NULL, n = 0;
+    REQUIRE_OK(mr_read_id_column(path, "track_id", 5, &ids, &n));
+    CHECK_INT(n, 5);
+    /* rows: user 0 rank 1 -> item 4 -> track_id[4] (beyond int32), then items 1, 2, 0, 3 */
+    CHECK(ids[0] == 5000000000LL);
+    CHECK_INT(ids[1], 11);
+    CHECK_INT(ids[4], 13);
+    free(ids);
+    REQUIRE_OK(mr_read_id_column(path, "user_id", -1, &ids, &n));
+    CHECK_INT(ids[0], 100);
+    CHECK_INT(ids[3], 105);
+    free(ids);
+    CHECK_ERR(mr_read_id_column(path, "track_id", 7, &ids, &n), "has 5 rows but the model has 7");
+    CHECK_ERR(mr_read_id_column(path, "nope", -1, &ids, &n), "nope");
+    /* out of order: user 5 before user 0 */
+    int32_t uidx2[3] = {5, 2, 0};
+    r.user_idx = uidx2;
+    REQUIRE_OK(mr_recs_write(path, &r, user_id, track_id));
+    CHECK_ERR(mr_recs_read(path, &b), "not sorted by user_idx");
+    free(path);
 }

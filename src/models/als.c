@@ -164,30 +164,71 @@ static void gram(const float *Y, int64_t n, int f, double lambda, float *G)
     }
 }
 
+/* t[j] = Yu[j] . v for the n gathered rows (independent dot products, so
+ * they overlap in the pipeline). */
+static inline void rows_dot(const float *restrict Yu, int64_t n, int f, const float *restrict v, float *restrict t)
+{
+    for (int64_t j = 0; j < n; j++) {
+        const float *y = Yu + j * f;
+        float s = 0;
+#pragma omp simd reduction(+ : s)
+        for (int a = 0; a < f; a++) s += y[a] * v[a];
+        t[j] = s;
+    }
+}
+
+/* acc += sum_j w[j] Yu[j], four rows at a time so that the chain of
+ * dependent additions into acc is a quarter as long. */
+static inline void rows_axpy(const float *restrict Yu, int64_t n, int f, const float *restrict w, float *restrict acc)
+{
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *y0 = Yu + j * f, *y1 = y0 + f, *y2 = y1 + f, *y3 = y2 + f;
+        float w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3];
+#pragma omp simd
+        for (int a = 0; a < f; a++) acc[a] += (w0 * y0[a] + w1 * y1[a]) + (w2 * y2[a] + w3 * y3[a]);
+    }
+    for (; j < n; j++) {
+        const float *y = Yu + j * f;
+        float wj = w[j];
+#pragma omp simd
+        for (int a = 0; a < f; a++) acc[a] += wj * y[a];
+    }
+}
+
+/* out = s * G v for symmetric G (accumulating columns vectorises). */
+static inline void symv(const float *restrict G, int f, const float *restrict v, float s, float *restrict out)
+{
+    for (int a = 0; a < f; a++) out[a] = 0;
+    for (int b = 0; b < f; b++) {
+        float vb = s * v[b];
+        const float *g = G + (int64_t)b * f;
+#pragma omp simd
+        for (int a = 0; a < f; a++) out[a] += vb * g[a];
+    }
+}
+
 /* Conjugate gradient for one row, warm-started from x:
- *   A = G + sum_i (c_i - 1) y_i y_i^T,  b = sum_i c_i y_i,  c_i = 1 + alpha v_i
- * r = b - A x; p = r; then `steps` CG steps (implicit's recurrence). */
+ *   A = G + sum_j cm1_j y_j y_j^T,  b = sum_j (1 + cm1_j) y_j,  cm1_j = alpha v_j
+ * r = b - A x; p = r; then `steps` CG steps (implicit's recurrence). The
+ * row's item factors are first gathered into Yu (n x f, contiguous), so the
+ * 1 + steps passes over them stream from cache instead of chasing indices
+ * through the whole factor matrix each time. */
 __attribute__((target_clones("avx512f", "avx2,fma", "default"))) static void
 cg_row(const float *restrict G, const float *restrict Y, const int32_t *restrict idx, const float *restrict val,
-       int64_t n, float alpha, int f, int steps, float *restrict x, float *restrict r, float *restrict p,
-       float *restrict Ap)
+       int64_t n, float alpha, int f, int steps, float *restrict x, float *restrict scratch,
+       float *restrict Yu, float *restrict cm1, float *restrict t)
 {
-    /* r = -G x (G symmetric: accumulate columns) */
-    for (int a = 0; a < f; a++) r[a] = 0;
-    for (int b = 0; b < f; b++) {
-        float xb = x[b];
-        const float *g = G + (int64_t)b * f;
-        for (int a = 0; a < f; a++) r[a] -= xb * g[a];
-    }
+    float *restrict r = scratch, *restrict p = scratch + f, *restrict Ap = scratch + 2 * f;
     for (int64_t j = 0; j < n; j++) {
-        const float *y = Y + (int64_t)idx[j] * f;
-        if (j + 4 < n) __builtin_prefetch(Y + (int64_t)idx[j + 4] * f);
-        float s = 0;
-        for (int a = 0; a < f; a++) s += y[a] * x[a];
-        float cm1 = alpha * val[j];
-        float w = (1.0f + cm1) - cm1 * s;
-        for (int a = 0; a < f; a++) r[a] += w * y[a];
+        if (j + 8 < n) __builtin_prefetch(Y + (int64_t)idx[j + 8] * f);
+        memcpy(Yu + j * f, Y + (int64_t)idx[j] * f, sizeof(float) * f);
+        cm1[j] = alpha * val[j];
     }
+    symv(G, f, x, -1.0f, r);
+    rows_dot(Yu, n, f, x, t);
+    for (int64_t j = 0; j < n; j++) t[j] = (1.0f + cm1[j]) - cm1[j] * t[j];
+    rows_axpy(Yu, n, f, t, r);
     double rsold = 0;
     for (int a = 0; a < f; a++) {
         p[a] = r[a];
@@ -195,20 +236,10 @@ cg_row(const float *restrict G, const float *restrict Y, const int32_t *restrict
     }
     if (rsold < 1e-20) return;
     for (int it = 0; it < steps; it++) {
-        for (int a = 0; a < f; a++) Ap[a] = 0;
-        for (int b = 0; b < f; b++) {
-            float pb = p[b];
-            const float *g = G + (int64_t)b * f;
-            for (int a = 0; a < f; a++) Ap[a] += pb * g[a];
-        }
-        for (int64_t j = 0; j < n; j++) {
-            const float *y = Y + (int64_t)idx[j] * f;
-            if (j + 4 < n) __builtin_prefetch(Y + (int64_t)idx[j + 4] * f);
-            float s = 0;
-            for (int a = 0; a < f; a++) s += y[a] * p[a];
-            float w = alpha * val[j] * s;
-            for (int a = 0; a < f; a++) Ap[a] += w * y[a];
-        }
+        symv(G, f, p, 1.0f, Ap);
+        rows_dot(Yu, n, f, p, t);
+        for (int64_t j = 0; j < n; j++) t[j] *= cm1[j];
+        rows_axpy(Yu, n, f, t, Ap);
         double pAp = 0;
         for (int a = 0; a < f; a++) pAp += (double)p[a] * Ap[a];
         if (!(pAp > 0) || !isfinite(pAp)) break;
@@ -311,11 +342,15 @@ int mr_als_half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, 
         for (int a = 0; a < f; a++) Gd[a * f + a] += o->regularization;
     }
     const int64_t n = rows->n_rows;
+    int64_t maxlen = 1;
+    for (int64_t u = 0; u < n; u++)
+        if (rows->indptr[u + 1] - rows->indptr[u] > maxlen) maxlen = rows->indptr[u + 1] - rows->indptr[u];
     int failed = 0;
     int64_t bad_row = -1;
 #pragma omp parallel
     {
-        float *scratch = mr_malloc(sizeof(float) * 3 * f);
+        /* r, p, Ap; the gathered rows Yu; cm1; t */
+        float *scratch = mr_malloc(sizeof(float) * (3 * f + (size_t)maxlen * (f + 2)));
         double *dscratch = Gd ? mr_malloc(sizeof(double) * (f * f + 2 * f)) : NULL;
         int ok = scratch && (!Gd || dscratch);
         if (!ok) {
@@ -328,8 +363,9 @@ int mr_als_half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, 
             int64_t s = rows->indptr[u], e = rows->indptr[u + 1];
             float *x = X + u * f;
             if (o->solver == MR_ALS_CG) {
+                float *Yu = scratch + 3 * f;
                 cg_row(G, Y, rows->indices + s, rows->data + s, e - s, (float)o->alpha, f, o->cg_steps, x,
-                       scratch, scratch + f, scratch + 2 * f);
+                       scratch, Yu, Yu + maxlen * f, Yu + maxlen * (f + 1));
             } else if (cholesky_row(Gd, Y, rows->indices + s, rows->data + s, e - s, o->alpha, f, x, dscratch,
                                     dscratch + f * f, dscratch + f * f + f) != 0) {
 #pragma omp critical(mr_als_bad)

@@ -259,6 +259,17 @@ static int dict_add_entry(mr_pq_dict *d, int64_t slot)
     return 0;
 }
 
+/* After SAMPLE values, a dictionary that is still almost all distinct
+ * values and whose projected size is far over the limit is given up at once
+ * instead of when it reaches the limit: unique keys and timestamps would
+ * otherwise cost a hash insert per value for the first max_bytes of the chunk. */
+#define SAMPLE 65536
+static int hopeless(int64_t distinct, int64_t seen, int64_t total, size_t entry_bytes,
+                    size_t max_bytes)
+{
+    return distinct * 10 > seen * 9 && (double)total * 0.9 * (double)entry_bytes > 2.0 * (double)max_bytes;
+}
+
 int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t *valid,
                      int64_t from, int64_t to, size_t max_bytes, uint32_t *codes)
 {
@@ -274,6 +285,7 @@ int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t
     int64_t k = 0;
     for (int64_t s = from; s < to; s++) {
         if (valid && !valid[s]) continue;
+        if (k == SAMPLE && hopeless(d->n, SAMPLE, to - from, (size_t)width, max_bytes)) return 0;
         uint64_t key = width == 4 ? v32[s] : v64[s];
         if (have_prev && key == prev) { /* sorted and clustered data repeat a lot */
             codes[k++] = prev_code;
@@ -336,6 +348,8 @@ int mr_pq_dict_bytes(mr_pq_dict *d, const int64_t *offsets, const uint8_t *bytes
     int64_t k = 0;
     for (int64_t s = from; s < to; s++) {
         if (valid && !valid[s]) continue;
+        if (k == SAMPLE && hopeless(d->n, SAMPLE, to - from, d->bytes / (size_t)d->n, max_bytes))
+            return 0;
         const uint8_t *p = bytes + offsets[s];
         size_t len = (size_t)(offsets[s + 1] - offsets[s]);
         uint64_t key = hash_bytes(p, len);

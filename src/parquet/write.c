@@ -390,7 +390,8 @@ static int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
         memcpy(cs->max, &hi, sizeof hi);                                                     \
     } while (0)
 
-static void compute_stats(const wfield *f, const mr_pq_col *col, int64_t s0, int64_t s1, wcol *cs)
+static void compute_stats(const wfield *f, const mr_pq_col *col, const uint8_t *bytes, int64_t s0,
+                          int64_t s1, wcol *cs)
 {
     const uint8_t *valid = f->is_list ? NULL : col->valid;
     cs->has_minmax = 0;
@@ -414,7 +415,7 @@ static void compute_stats(const wfield *f, const mr_pq_col *col, int64_t s0, int
     }
     case MR_PQ_W_STRING: {
         const int64_t *o = col->offsets;
-        const uint8_t *b = col->bytes;
+        const uint8_t *b = bytes;
         for (int64_t s = s0; s < s1; s++) {
             if (valid && !valid[s]) continue;
             const uint8_t *p = b + o[s];
@@ -533,6 +534,8 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
     const uint8_t *valid = f->is_list ? NULL : col->valid;
     int64_t s0 = f->is_list ? lo[r0] : r0, s1 = f->is_list ? lo[r1] : r1;
     int rc;
+    /* all-empty strings may come without a byte buffer */
+    const uint8_t *bytes = col->bytes ? col->bytes : (const uint8_t *)"";
 
     cs->chunk.n = 0;
     cs->num_values = cs->uncompressed = cs->dict_bytes = cs->n_data_pages = 0;
@@ -548,7 +551,7 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
     cs->null_count = nulls;
     int64_t nonnull = f->is_list ? s1 - s0 : (s1 - s0) - nulls;
 
-    compute_stats(f, col, s0, s1, cs);
+    compute_stats(f, col, bytes, s0, s1, cs);
     if ((rc = check_range(w, f, cs))) return rc;
 
     /* dictionary attempt */
@@ -557,7 +560,7 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
         if ((rc = grow((void **)&cs->codes, &cs->codes_cap, (size_t)nonnull, sizeof *cs->codes)))
             return rc;
         if (f->type == MR_PQ_W_STRING)
-            rc = mr_pq_dict_bytes(&cs->dict, col->offsets, col->bytes, valid, s0, s1, DICT_LIMIT,
+            rc = mr_pq_dict_bytes(&cs->dict, col->offsets, bytes, valid, s0, s1, DICT_LIMIT,
                                   cs->codes);
         else
             rc = mr_pq_dict_fixed(&cs->dict, col->values, f->width, valid, s0, s1, DICT_LIMIT,
@@ -568,7 +571,7 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
     if (cs->has_dict) {
         cs->page.n = 0;
         if (f->type == MR_PQ_W_STRING)
-            mr_pq_dict_plain_bytes(&cs->dict, &cs->page, col->offsets, col->bytes);
+            mr_pq_dict_plain_bytes(&cs->dict, &cs->page, col->offsets, bytes);
         else
             mr_pq_dict_plain_fixed(&cs->dict, &cs->page, col->values, f->width);
         if ((rc = emit_page(w, f, cs, PAGE_DICTIONARY, cs->dict.n, ENC_PLAIN))) return rc;
@@ -647,7 +650,7 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
             mr_pq_obuf_byte(&cs->page, (uint8_t)bw);
             mr_pq_rle_u32(&cs->page, cs->codes + k, page_nonnull, bw);
         } else if (f->type == MR_PQ_W_STRING) {
-            mr_pq_plain_bytes(&cs->page, col->offsets, col->bytes, valid, ps0, ps1);
+            mr_pq_plain_bytes(&cs->page, col->offsets, bytes, valid, ps0, ps1);
         } else if (f->type == MR_PQ_W_BOOL) {
             mr_pq_plain_bool(&cs->page, col->values, valid, ps0, ps1);
         } else {
