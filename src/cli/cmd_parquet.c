@@ -162,11 +162,31 @@ static void put_value(FILE *f, const mr_pq_column_info *ci, const mr_pq_col *c, 
         } else fprintf(f, "%" PRId32, v);
         return;
     }
-    case MR_PQ_INT64:
     case MR_PQ_INT96: {
+        /* Raw: nanoseconds of the day and Julian day, full range. */
+        const uint8_t *p = (const uint8_t *)c->values + (size_t)i * 12;
+        int64_t nanos;
+        uint32_t jd;
+        memcpy(&nanos, p, 8);
+        memcpy(&jd, p + 8, 4);
+        int64_t days = (int64_t)jd - 2440588 + nanos / 86400000000000LL;
+        nanos %= 86400000000000LL;
+        if (nanos < 0) {
+            nanos += 86400000000000LL;
+            days--;
+        }
+        int64_t y;
+        unsigned m, d;
+        civil(days, &y, &m, &d);
+        int64_t secs = nanos / 1000000000;
+        fprintf(f, "\"%04" PRId64 "-%02u-%02uT%02d:%02d:%02d", y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+        put_fraction(f, nanos % 1000000000, 9);
+        fputc('"', f);
+        return;
+    }
+    case MR_PQ_INT64: {
         int64_t v = ((const int64_t *)c->values)[i];
-        if (ci->physical == MR_PQ_INT96) put_timestamp(f, v, MR_PQ_NANOS);
-        else if (ci->logical == MR_PQ_L_TIMESTAMP) put_timestamp(f, v, ci->unit);
+        if (ci->logical == MR_PQ_L_TIMESTAMP) put_timestamp(f, v, ci->unit);
         else if (ci->logical == MR_PQ_L_TIME) put_time(f, v, ci->unit);
         else if (ci->logical == MR_PQ_L_DATE) put_date(f, v);
         else if (ci->logical == MR_PQ_L_INT && !ci->is_signed) fprintf(f, "%" PRIu64, (uint64_t)v);
@@ -671,6 +691,7 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
     mr_pq_reader *r = NULL;
     int rc = mr_pq_open(&r, pos[0]);
     free(pos);
+    if (!rc && strcmp(sub, "scan")) mr_pq_set_int96_raw(r, 1); /* print any date */
     if (!rc) {
         static char obuf[1 << 16];
         setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
