@@ -218,7 +218,14 @@ typedef struct {
     mr_pq_codec codec;        /* UNCOMPRESSED, SNAPPY (default), ZSTD, GZIP */
     int64_t row_group_rows;   /* default 1,048,576 */
     int dictionary;           /* try dictionary encoding (default on) */
+    /* Zero means the default for each of these: */
+    int level;                /* compression level (zstd 1..22, gzip 1..9) */
+    int page_crc;             /* 1: store the CRC32 of every page */
+    int64_t page_bytes;       /* data page size before compression, 1 MiB */
 } mr_pq_write_opts;
+
+/* The defaults used when mr_pq_writer_open gets NULL opts. */
+mr_pq_write_opts mr_pq_write_opts_default(void);
 
 typedef struct mr_pq_writer mr_pq_writer;
 
