@@ -115,6 +115,21 @@ echo "$out" | awk 'NR==3{print $2}' | grep -qx "$t" || { echo "recommend: first 
 i=$(( (t - 50000) / 7 ))
 echo "$out" | grep -q "Track $i - Artist $((i % 10))" || { echo "recommend: name/artist missing"; exit 1; }
 
+# --loss with the exact solver: logged every iteration, finite, never increasing
+$M als --factors 8 --iterations 5 --top-n 0 --alpha 4 --solver cholesky --loss
+$PY - "$W/logs/logs_als.json" <<'EOF'
+import json, sys, math
+runs, cur = [], None
+for l in open(sys.argv[1]):
+    m = json.loads(l)
+    if m["msg"] == "fitting": cur = []; runs.append(cur)
+    if m["msg"] == "iteration" and "loss" in m: cur.append(m["loss"])
+loss = runs[-1]
+assert len(loss) == 5 and all(math.isfinite(x) for x in loss), loss
+assert all(b <= a * (1 + 1e-6) for a, b in zip(loss, loss[1:])), loss
+print("cholesky loss per iteration:", " ".join(f"{x:.4f}" for x in loss))
+EOF
+
 # clear errors
 if out=$($M recommend --user 7 2>&1); then echo "unknown user accepted"; exit 1; fi
 echo "$out" | grep -q "user 7 is not in" || { echo "unclear message: $out"; exit 1; }
