@@ -62,4 +62,15 @@ char *mr_ctx_path(const mr_ctx *ctx, const char *rel);
 #include "cli/commands.def"
 #undef MR_CMD
 
+/* The command table (commands.def), for main and for `musrec run`. */
+typedef struct {
+    const char *name, *summary;
+    int (*fn)(mr_ctx *, int, char **);
+} mr_command;
+
+extern const mr_command mr_cli_commands[];
+extern const int mr_cli_ncommands;
+/* NULL if no such command in this build. */
+const mr_command *mr_cli_find(const char *name);
+
 #endif

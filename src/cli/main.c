@@ -17,25 +17,14 @@
 #define MUSREC_VERSION "0.1.0"
 #endif
 
-typedef struct {
-    const char *name, *summary;
-    int (*fn)(mr_ctx *, int, char **);
-} command;
-
-static const command commands[] = {
-#define MR_CMD(name, summary) {#name, summary, mr_cmd_##name},
-#include "cli/commands.def"
-#undef MR_CMD
-};
-#define N_COMMANDS ((int)(sizeof commands / sizeof commands[0]))
-
 static void usage(FILE *f)
 {
     fprintf(f,
             "musrec %s - music recommendations at full size on a laptop\n\n"
             "usage: musrec [global options] <command> [options]\n\ncommands:\n",
             MUSREC_VERSION);
-    for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    for (int i = 0; i < mr_cli_ncommands; i++)
+        fprintf(f, "  %-12s %s\n", mr_cli_commands[i].name, mr_cli_commands[i].summary);
     fprintf(f, "\nglobal options:\n"
                "  --workdir DIR      work directory [MUSREC_WORKDIR, default ./workspace]\n"
                "  --threads N        worker threads, 0 = all cores [MUSREC_THREADS]\n"
@@ -117,9 +106,7 @@ int main(int argc, char **argv)
         printf("musrec %s\n", MUSREC_VERSION);
         return 0;
     }
-    const command *cmd = NULL;
-    for (int i = 0; i < N_COMMANDS; i++)
-        if (strcmp(commands[i].name, name) == 0) cmd = &commands[i];
+    const mr_command *cmd = mr_cli_find(name);
     if (!cmd) {
         fprintf(stderr, "musrec: unknown command '%s'\n\n", name);
         usage(stderr);

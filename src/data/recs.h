@@ -30,4 +30,10 @@ int mr_recs_write(const char *path, const mr_recs *r, const int32_t *user_id,
 int mr_recs_read(const char *path, mr_recs *r);
 void mr_recs_free(mr_recs *r);
 
+/* Reads one flat integer column (raw ids: users.parquet user_id,
+ * items.parquet track_id) of a whole file into a malloc'd int64 array.
+ * expect_rows >= 0 must match the file's row count (an error names both). */
+int mr_read_id_column(const char *path, const char *column, int64_t expect_rows, int64_t **ids,
+                      int64_t *n);
+
 #endif

@@ -75,6 +75,9 @@ typedef enum {
     MR_PQ_LZ4_RAW = 7,
 } mr_pq_codec;
 
+/* Deepest nesting of lists the reader assembles. */
+#define MR_PQ_MAX_LIST_DEPTH 8
+
 /* One leaf column of the schema. */
 typedef struct {
     const char *name;      /* top-level field name: "albums" */
@@ -90,6 +93,14 @@ typedef struct {
     int nullable;              /* the top-level field is optional */
     int list_depth;            /* 0 flat, 1 LIST (any of the 3 forms), >1 nested lists */
     int elem_nullable;         /* LIST elements may be null */
+    /* Added by the reader. */
+    const char *unsupported;   /* NULL, or what makes it unreadable: "a MAP" */
+    int schema_index;          /* the leaf's SchemaElement in the footer */
+    /* Level thresholds for each list nesting k (0 = outermost), for record
+     * assembly: def < list_def[k] means the list at nesting k is null,
+     * def < elem_def[k] that it is empty; rep == k + 1 continues it. */
+    int list_def[MR_PQ_MAX_LIST_DEPTH];
+    int elem_def[MR_PQ_MAX_LIST_DEPTH];
 } mr_pq_column_info;
 
 /* A decoded column chunk (reader output) or a column batch (writer input). */
@@ -118,7 +129,14 @@ void mr_pq_col_free(mr_pq_col *c);
 typedef struct mr_pq_reader mr_pq_reader;
 
 int mr_pq_open(mr_pq_reader **out, const char *path);
+/* Opens a file held in memory (data must outlive the reader); name is used
+ * in messages. */
+int mr_pq_open_mem(mr_pq_reader **out, const void *data, size_t len, const char *name);
 void mr_pq_close(mr_pq_reader *r);
+/* Caps the memory one mr_pq_read() may allocate (default 1 TiB, i.e. what
+ * the machine has); a chunk needing more fails with MR_EFORMAT. For fuzzing
+ * and for services reading untrusted files. */
+void mr_pq_set_alloc_limit(mr_pq_reader *r, size_t bytes);
 
 const char *mr_pq_path(const mr_pq_reader *r);
 int64_t mr_pq_num_rows(const mr_pq_reader *r);
@@ -131,6 +149,11 @@ const mr_pq_column_info *mr_pq_column(const mr_pq_reader *r, int col);
 int mr_pq_find(const mr_pq_reader *r, const char *name);
 /* Like mr_pq_find but a missing column is an error naming file and column. */
 int mr_pq_require(const mr_pq_reader *r, const char *name, int *col);
+/* The footer's created_by ("parquet-cpp-arrow version 14.0.1"), or NULL. */
+const char *mr_pq_created_by(const mr_pq_reader *r);
+/* Codec, encodings (bit e set for encoding e) and sizes of one column chunk. */
+int mr_pq_chunk_info(const mr_pq_reader *r, int rg, int col, int *codec, uint32_t *encodings,
+                     int64_t *compressed, int64_t *uncompressed);
 /* Footer key-value metadata; NULL if absent. */
 const char *mr_pq_kv(const mr_pq_reader *r, const char *key);
 int mr_pq_num_kv(const mr_pq_reader *r);
@@ -144,6 +167,26 @@ int mr_pq_read(mr_pq_reader *r, int rg, int col, mr_pq_col *out);
  * (INT32 or INT64 of any annotation, DATE, TIMESTAMP, BOOLEAN) of every row
  * group into dst[0 .. num_rows), widening to int64. Nulls are an error. */
 int mr_pq_read_all_i64(mr_pq_reader *r, int col, int64_t *dst);
+
+/* Record assembly for columns with list_depth > 1 (lists of lists): walks
+ * one row's levels from a decoded chunk and reports its structure through
+ * callbacks, so a caller can print or rebuild nested values. `cur` starts
+ * zeroed and advances one row per call. Returns MR_EFORMAT (naming the
+ * column) when the levels are inconsistent. */
+typedef struct {
+    int64_t level; /* next level entry */
+    int64_t value; /* next dense value */
+} mr_pq_cursor;
+
+typedef struct {
+    void (*list_begin)(void *ctx);
+    void (*list_end)(void *ctx);
+    void (*null)(void *ctx);
+    void (*value)(void *ctx, int64_t slot); /* index into the dense values */
+} mr_pq_assembler;
+
+int mr_pq_assemble_row(const mr_pq_column_info *ci, const mr_pq_col *c, mr_pq_cursor *cur,
+                       const mr_pq_assembler *cb, void *ctx);
 
 /* ---- writer ---- */
 
@@ -170,7 +213,14 @@ typedef struct {
     mr_pq_codec codec;        /* UNCOMPRESSED, SNAPPY (default), ZSTD, GZIP */
     int64_t row_group_rows;   /* default 1,048,576 */
     int dictionary;           /* try dictionary encoding (default on) */
+    /* Zero means the default for each of these: */
+    int level;                /* compression level (zstd 1..22, gzip 1..9) */
+    int page_crc;             /* 1: store the CRC32 of every page */
+    int64_t page_bytes;       /* data page size before compression, 1 MiB */
 } mr_pq_write_opts;
+
+/* The defaults used when mr_pq_writer_open gets NULL opts. */
+mr_pq_write_opts mr_pq_write_opts_default(void);
 
 typedef struct mr_pq_writer mr_pq_writer;
 

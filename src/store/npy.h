@@ -26,6 +26,9 @@ void mr_csr_free(mr_csr *m);
 int mr_csr_transpose(const mr_csr *m, mr_csr *t);
 
 int mr_npz_write_csr(const char *path, const mr_csr *m);
+/* Same, with ZIP64 records on every member and at the end even when nothing
+ * needs them (numpy's force_zip64); for tests of the >4 GB layout. */
+int mr_npz_write_csr_opts(const char *path, const mr_csr *m, int force_zip64);
 int mr_npz_read_csr(const char *path, mr_csr *m);
 
 /* 2-D float32 array rows x cols. */

@@ -1,0 +1,694 @@
+/* `musrec parquet`: look inside parquet files, and measure the codec.
+ *
+ *   schema FILE                  the schema tree, rows, row groups, codecs, encodings
+ *   head FILE [-n N] [--columns] the first N rows as JSON lines
+ *   cat FILE [--columns]         every row as JSON lines
+ *   scan FILE [--columns]        decode the columns into whole arrays, in
+ *                                parallel over row groups x columns; prints
+ *                                checksums, seconds and peak RSS (benchmark)
+ *   copy IN OUT [--codec] [--row-group-rows]  read every chunk, write again
+ *
+ * JSON rules (also docs/parquet.md): integers exact, floats shortest
+ * round-trip with "NaN"/"Infinity"/"-Infinity" as strings, DATE as
+ * "YYYY-MM-DD", TIMESTAMP as "YYYY-MM-DDTHH:MM:SS[.fraction]", strings
+ * escaped, other binary as base64, null, lists as arrays.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/json.h"
+#include "base/log.h"
+#include "cli/cli.h"
+#include "parquet/codec.h"
+#include "parquet/meta.h"
+#include "parquet/parquet.h"
+
+/* ---- value formatting ---- */
+
+/* Days since 1970-01-01 -> civil date (H. Hinnant's algorithm). */
+static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static void put_date(FILE *f, int64_t days)
+{
+    int64_t y;
+    unsigned m, d;
+    civil(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999) fprintf(f, "\"%04" PRId64 "-%02u-%02u\"", y, m, d);
+    else fprintf(f, "\"%" PRId64 "-%02u-%02u\"", y, m, d);
+}
+
+static const int64_t unit_per_sec[3] = {1000, 1000000, 1000000000};
+static const int unit_digits[3] = {3, 6, 9};
+
+/* Fraction digits without trailing zeros; nothing when zero. */
+static void put_fraction(FILE *f, int64_t frac, int digits)
+{
+    if (!frac) return;
+    char buf[16];
+    snprintf(buf, sizeof buf, "%0*" PRId64, digits, frac);
+    int n = digits;
+    while (n > 0 && buf[n - 1] == '0') n--;
+    fprintf(f, ".%.*s", n, buf);
+}
+
+static void put_timestamp(FILE *f, int64_t v, mr_pq_unit unit)
+{
+    int64_t per = unit_per_sec[unit];
+    int64_t secs = v / per, frac = v % per;
+    if (frac < 0) {
+        frac += per;
+        secs--;
+    }
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999) fprintf(f, "\"%04" PRId64, y);
+    else fprintf(f, "\"%" PRId64, y);
+    fprintf(f, "-%02u-%02uT%02d:%02d:%02d", m, d, (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
+    put_fraction(f, frac, unit_digits[unit]);
+    fputc('"', f);
+}
+
+static void put_time(FILE *f, int64_t v, mr_pq_unit unit)
+{
+    int64_t per = unit_per_sec[unit];
+    int64_t secs = v / per, frac = v % per;
+    if (frac < 0 || secs < 0) {
+        fprintf(f, "%" PRId64, v);
+        return;
+    }
+    fprintf(f, "\"%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+    put_fraction(f, frac, unit_digits[unit]);
+    fputc('"', f);
+}
+
+static void put_base64(FILE *f, const uint8_t *p, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    fputc('"', f);
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+        fputc(tab[v >> 18], f);
+        fputc(tab[(v >> 12) & 63], f);
+        fputc(tab[(v >> 6) & 63], f);
+        fputc(tab[v & 63], f);
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)p[i] << 16;
+        fprintf(f, "%c%c==", tab[v >> 18], tab[(v >> 12) & 63]);
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
+        fprintf(f, "%c%c%c=", tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63]);
+    }
+    fputc('"', f);
+}
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, bits;
+    if (e == 0) {
+        if (m == 0) bits = s;
+        else {
+            e = 127 - 15 + 1;
+            while (!(m & 1024)) {
+                m <<= 1;
+                e--;
+            }
+            bits = s | e << 23 | (m & 1023) << 13;
+        }
+    } else if (e == 31) bits = s | 0x7f800000u | m << 13;
+    else bits = s | (e - 15 + 127) << 23 | m << 13;
+    float v;
+    memcpy(&v, &bits, 4);
+    return v;
+}
+
+/* Writes slot i of a decoded column (known non-null) as JSON. */
+static void put_value(FILE *f, const mr_pq_column_info *ci, const mr_pq_col *c, int64_t i)
+{
+    char buf[40];
+    switch (ci->physical) {
+    case MR_PQ_BOOLEAN: fputs(((const uint8_t *)c->values)[i] ? "true" : "false", f); return;
+    case MR_PQ_INT32: {
+        int32_t v = ((const int32_t *)c->values)[i];
+        if (ci->logical == MR_PQ_L_DATE) put_date(f, v);
+        else if (ci->logical == MR_PQ_L_TIME) put_time(f, v, ci->unit);
+        else if (ci->logical == MR_PQ_L_INT && !ci->is_signed) {
+            uint32_t u = (uint32_t)v;
+            if (ci->bit_width == 8) u &= 0xff;
+            if (ci->bit_width == 16) u &= 0xffff;
+            fprintf(f, "%" PRIu32, u);
+        } else fprintf(f, "%" PRId32, v);
+        return;
+    }
+    case MR_PQ_INT64:
+    case MR_PQ_INT96: {
+        int64_t v = ((const int64_t *)c->values)[i];
+        if (ci->physical == MR_PQ_INT96) put_timestamp(f, v, MR_PQ_NANOS);
+        else if (ci->logical == MR_PQ_L_TIMESTAMP) put_timestamp(f, v, ci->unit);
+        else if (ci->logical == MR_PQ_L_TIME) put_time(f, v, ci->unit);
+        else if (ci->logical == MR_PQ_L_DATE) put_date(f, v);
+        else if (ci->logical == MR_PQ_L_INT && !ci->is_signed) fprintf(f, "%" PRIu64, (uint64_t)v);
+        else fprintf(f, "%" PRId64, v);
+        return;
+    }
+    case MR_PQ_FLOAT: fputs(mr_json_num_f32(buf, ((const float *)c->values)[i]), f); return;
+    case MR_PQ_DOUBLE: fputs(mr_json_num(buf, ((const double *)c->values)[i]), f); return;
+    case MR_PQ_BYTE_ARRAY: {
+        const uint8_t *p = c->bytes + c->offsets[i];
+        size_t n = (size_t)(c->offsets[i + 1] - c->offsets[i]);
+        if (ci->logical == MR_PQ_L_STRING || ci->logical == MR_PQ_L_ENUM || ci->logical == MR_PQ_L_JSON)
+            mr_json_str(f, (const char *)p, n);
+        else put_base64(f, p, n);
+        return;
+    }
+    case MR_PQ_FIXED_LEN_BYTE_ARRAY: {
+        const uint8_t *p = (const uint8_t *)c->values + (size_t)i * (size_t)ci->type_length;
+        if (ci->logical == MR_PQ_L_UUID && ci->type_length == 16) {
+            fputc('"', f);
+            for (int k = 0; k < 16; k++) fprintf(f, "%s%02x", k == 4 || k == 6 || k == 8 || k == 10 ? "-" : "", p[k]);
+            fputc('"', f);
+        } else if (ci->logical == MR_PQ_L_FLOAT16 && ci->type_length == 2) {
+            fputs(mr_json_num_f32(buf, half_to_float((uint16_t)(p[0] | p[1] << 8))), f);
+        } else if (ci->logical == MR_PQ_L_STRING) {
+            mr_json_str(f, (const char *)p, (size_t)ci->type_length);
+        } else {
+            put_base64(f, p, (size_t)ci->type_length);
+        }
+        return;
+    }
+    }
+}
+
+/* ---- options shared by the subcommands ---- */
+
+typedef struct {
+    int *cols;
+    int n;
+} selection;
+
+static int select_columns(mr_pq_reader *r, const char *list, selection *sel)
+{
+    int nc = mr_pq_num_columns(r);
+    sel->cols = mr_calloc((size_t)nc + 1, sizeof *sel->cols);
+    sel->n = 0;
+    if (!sel->cols) return MR_ENOMEM;
+    if (!list || !*list) {
+        for (int i = 0; i < nc; i++) sel->cols[sel->n++] = i;
+        return 0;
+    }
+    char *copy = mr_strdup(list), *save = NULL;
+    if (!copy) return MR_ENOMEM;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        /* A top-level name selects all its leaves; a dotted path one leaf. */
+        int found = 0;
+        for (int i = 0; i < nc; i++) {
+            const mr_pq_column_info *ci = mr_pq_column(r, i);
+            if (strcmp(ci->path, t) && strcmp(ci->name, t)) continue;
+            int dup = 0;
+            for (int k = 0; k < sel->n; k++) dup |= sel->cols[k] == i;
+            if (!dup && sel->n < nc) sel->cols[sel->n++] = i;
+            found = 1;
+        }
+        if (!found) {
+            int rc = mr_err(MR_ENOTFOUND, "%s has no column '%s'", mr_pq_path(r), t);
+            free(copy);
+            return rc;
+        }
+    }
+    free(copy);
+    return 0;
+}
+
+/* ---- schema ---- */
+
+static const char *physical_name(int t)
+{
+    static const char *const n[] = {"BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+    return t >= 0 && t < 8 ? n[t] : "?";
+}
+
+static void logical_text(const mr_pq_column_info *ci, char *buf, size_t n)
+{
+    static const char *const units[] = {"MILLIS", "MICROS", "NANOS"};
+    switch (ci->logical) {
+    case MR_PQ_L_INT: snprintf(buf, n, "INT(%d, %s)", ci->bit_width, ci->is_signed ? "signed" : "unsigned"); break;
+    case MR_PQ_L_STRING: snprintf(buf, n, "STRING"); break;
+    case MR_PQ_L_ENUM: snprintf(buf, n, "ENUM"); break;
+    case MR_PQ_L_JSON: snprintf(buf, n, "JSON"); break;
+    case MR_PQ_L_BSON: snprintf(buf, n, "BSON"); break;
+    case MR_PQ_L_UUID: snprintf(buf, n, "UUID"); break;
+    case MR_PQ_L_DATE: snprintf(buf, n, "DATE"); break;
+    case MR_PQ_L_TIME: snprintf(buf, n, "TIME(%s, utc=%d)", units[ci->unit], ci->utc); break;
+    case MR_PQ_L_TIMESTAMP: snprintf(buf, n, "TIMESTAMP(%s, utc=%d)", units[ci->unit], ci->utc); break;
+    case MR_PQ_L_DECIMAL: snprintf(buf, n, "DECIMAL(%d, %d)", ci->precision, ci->scale); break;
+    case MR_PQ_L_FLOAT16: snprintf(buf, n, "FLOAT16"); break;
+    default: buf[0] = 0;
+    }
+}
+
+static int do_schema(mr_pq_reader *r)
+{
+    FILE *f = stdout;
+    fprintf(f, "file: %s\nrows: %" PRId64 "\nrow groups: %d\n", mr_pq_path(r), mr_pq_num_rows(r), mr_pq_num_row_groups(r));
+    if (mr_pq_created_by(r)) fprintf(f, "created by: %s\n", mr_pq_created_by(r));
+    fprintf(f, "columns:\n");
+    int nrg = mr_pq_num_row_groups(r);
+    for (int i = 0; i < mr_pq_num_columns(r); i++) {
+        const mr_pq_column_info *ci = mr_pq_column(r, i);
+        char lt[64], cb[16], eb[24];
+        logical_text(ci, lt, sizeof lt);
+        fprintf(f, "  %s: %s%s%s%s", ci->path, physical_name(ci->physical), lt[0] ? " " : "", lt,
+                ci->nullable ? " optional" : " required");
+        if (ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY) fprintf(f, " length=%d", ci->type_length);
+        if (ci->list_depth == 1) fprintf(f, " LIST%s", ci->elem_nullable ? " (nullable elements)" : "");
+        if (ci->list_depth > 1) fprintf(f, " LIST nested %d deep", ci->list_depth);
+        fprintf(f, " def=%d rep=%d", ci->max_def, ci->max_rep);
+        /* Codecs and encodings over all row groups. */
+        uint32_t codecs = 0, encs = 0;
+        int64_t comp = 0, uncomp = 0;
+        for (int g = 0; g < nrg; g++) {
+            int codec;
+            uint32_t e;
+            int64_t c, u;
+            if (mr_pq_chunk_info(r, g, i, &codec, &e, &c, &u) == 0) {
+                if (codec >= 0 && codec < 32) codecs |= 1u << codec;
+                encs |= e;
+                comp += c;
+                uncomp += u;
+            }
+        }
+        fprintf(f, " codec=");
+        for (int k = 0, first = 1; k < 32; k++)
+            if (codecs >> k & 1) fprintf(f, "%s%s", first ? "" : ",", mr_pq_codec_name(k, cb)), first = 0;
+        fprintf(f, " encodings=");
+        for (int k = 0, first = 1; k < 32; k++)
+            if (encs >> k & 1) fprintf(f, "%s%s", first ? "" : ",", mr_pq_encoding_name(k, eb)), first = 0;
+        fprintf(f, " bytes=%" PRId64 "/%" PRId64, comp, uncomp);
+        if (ci->unsupported) fprintf(f, " [unsupported: %s]", ci->unsupported);
+        fputc('\n', f);
+    }
+    int nkv = mr_pq_num_kv(r);
+    if (nkv) fprintf(f, "key-value metadata:\n");
+    for (int i = 0; i < nkv; i++) {
+        const char *k, *v;
+        mr_pq_kv_at(r, i, &k, &v);
+        size_t vl = strlen(v);
+        fprintf(f, "  %s: %.*s%s\n", k, vl > 200 ? 200 : (int)vl, v, vl > 200 ? " ..." : "");
+    }
+    return 0;
+}
+
+/* ---- cat / head ---- */
+
+typedef struct {
+    FILE *f;
+    const mr_pq_column_info *ci;
+    const mr_pq_col *c;
+    int need_comma[MR_PQ_MAX_LIST_DEPTH + 1];
+    int depth;
+} json_asm;
+
+static void ja_sep(json_asm *j)
+{
+    if (j->depth > 0) {
+        if (j->need_comma[j->depth]) fputc(',', j->f);
+        j->need_comma[j->depth] = 1;
+    }
+}
+static void ja_begin(void *ctx)
+{
+    json_asm *j = ctx;
+    ja_sep(j);
+    fputc('[', j->f);
+    if (j->depth < MR_PQ_MAX_LIST_DEPTH) j->depth++;
+    j->need_comma[j->depth] = 0;
+}
+static void ja_end(void *ctx)
+{
+    json_asm *j = ctx;
+    fputc(']', j->f);
+    if (j->depth > 0) j->depth--;
+}
+static void ja_null(void *ctx)
+{
+    json_asm *j = ctx;
+    ja_sep(j);
+    fputs("null", j->f);
+}
+static void ja_value(void *ctx, int64_t slot)
+{
+    json_asm *j = ctx;
+    ja_sep(j);
+    put_value(j->f, j->ci, j->c, slot);
+}
+
+static int cat_rows(mr_pq_reader *r, const selection *sel, int64_t limit)
+{
+    FILE *f = stdout;
+    int64_t printed = 0;
+    int nrg = mr_pq_num_row_groups(r), rc = 0;
+    for (int i = 0; i < sel->n; i++) {
+        const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
+        if (ci->unsupported)
+            return mr_err(MR_EUNSUPPORTED, "%s: unsupported: column '%s' is %s", mr_pq_path(r), ci->path, ci->unsupported);
+    }
+    mr_pq_col *cols = mr_calloc((size_t)sel->n + 1, sizeof *cols);
+    mr_pq_cursor *cur = mr_calloc((size_t)sel->n + 1, sizeof *cur);
+    if (!cols || !cur) {
+        free(cols);
+        free(cur);
+        return MR_ENOMEM;
+    }
+    /* Quoted keys, once. */
+    static const mr_pq_assembler cb = {ja_begin, ja_end, ja_null, ja_value};
+    for (int g = 0; g < nrg && !rc && (limit < 0 || printed < limit); g++) {
+        int64_t rows = mr_pq_row_group_rows(r, g);
+        int failed = 0;
+        char msg[1024] = "";
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = 0; i < sel->n; i++) {
+            int e = mr_pq_read(r, g, sel->cols[i], &cols[i]);
+            if (e) {
+#pragma omp critical(cat_err)
+                if (!failed) {
+                    failed = e;
+                    snprintf(msg, sizeof msg, "%s", mr_errmsg());
+                }
+            }
+        }
+        if (failed) {
+            mr_err_set_msg(msg);
+            rc = failed;
+            break;
+        }
+        memset(cur, 0, (size_t)sel->n * sizeof *cur);
+        for (int64_t row = 0; row < rows && (limit < 0 || printed < limit) && !rc; row++, printed++) {
+            fputc('{', f);
+            for (int i = 0; i < sel->n && !rc; i++) {
+                const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
+                const mr_pq_col *c = &cols[i];
+                if (i) fputc(',', f);
+                mr_json_str(f, ci->name, strlen(ci->name));
+                fputc(':', f);
+                if (ci->list_depth == 0) {
+                    if (c->valid && !c->valid[row]) fputs("null", f);
+                    else put_value(f, ci, c, row);
+                } else if (ci->list_depth == 1) {
+                    if (c->list_valid && !c->list_valid[row]) {
+                        fputs("null", f);
+                        continue;
+                    }
+                    fputc('[', f);
+                    for (int64_t s = c->list_offsets[row]; s < c->list_offsets[row + 1]; s++) {
+                        if (s > c->list_offsets[row]) fputc(',', f);
+                        if (c->valid && !c->valid[s]) fputs("null", f);
+                        else put_value(f, ci, c, s);
+                    }
+                    fputc(']', f);
+                } else {
+                    json_asm j = {.f = f, .ci = ci, .c = c};
+                    rc = mr_pq_assemble_row(ci, c, &cur[i], &cb, &j);
+                    if (rc) mr_err_wrap(rc, "%s: ", mr_pq_path(r));
+                }
+            }
+            fputs("}\n", f);
+        }
+        for (int i = 0; i < sel->n; i++) mr_pq_col_free(&cols[i]);
+    }
+    free(cols);
+    free(cur);
+    if (fflush(f) != 0 && !rc) rc = mr_err(MR_EIO, "cannot write to standard output");
+    return rc;
+}
+
+/* ---- scan ---- */
+
+typedef struct {
+    void *arr;        /* whole column, for flat fixed-width columns */
+    size_t width;
+    int64_t nulls, values, bytes;
+    double fsum;
+    uint64_t isum;    /* wrapping sum of integers, or FNV-1a over strings */
+    int64_t imax;
+    int is_float;
+} scan_col;
+
+static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, scan_col *s, int64_t first_row)
+{
+    int64_t n = c->n_slots;
+    if (c->valid)
+        for (int64_t i = 0; i < n; i++) s->nulls += !c->valid[i];
+    if (ci->list_depth > 0) s->values += c->list_offsets ? c->list_offsets[c->n_rows] : c->n_slots;
+    else s->values += n;
+    switch (ci->physical) {
+    case MR_PQ_BOOLEAN:
+    case MR_PQ_INT32:
+    case MR_PQ_INT64:
+    case MR_PQ_INT96: {
+        uint64_t sum = 0;
+        int64_t mx = INT64_MIN;
+        if (ci->physical == MR_PQ_INT32) {
+            const int32_t *v = c->values;
+            for (int64_t i = 0; i < n; i++) {
+                sum += (uint64_t)(int64_t)v[i];
+                if (v[i] > mx) mx = v[i];
+            }
+        } else if (ci->physical == MR_PQ_BOOLEAN) {
+            const uint8_t *v = c->values;
+            for (int64_t i = 0; i < n; i++) sum += v[i];
+            mx = 1;
+        } else {
+            const int64_t *v = c->values;
+            for (int64_t i = 0; i < n; i++) {
+                sum += (uint64_t)v[i];
+                if (v[i] > mx) mx = v[i];
+            }
+        }
+        s->isum += sum;
+        if (mx > s->imax) s->imax = mx;
+        break;
+    }
+    case MR_PQ_FLOAT:
+    case MR_PQ_DOUBLE: {
+        double sum = 0;
+        if (ci->physical == MR_PQ_FLOAT)
+            for (int64_t i = 0; i < n; i++) sum += ((const float *)c->values)[i];
+        else
+            for (int64_t i = 0; i < n; i++) sum += ((const double *)c->values)[i];
+        s->fsum += sum;
+        s->is_float = 1;
+        break;
+    }
+    default: {
+        const uint8_t *p = ci->physical == MR_PQ_BYTE_ARRAY ? c->bytes : c->values;
+        int64_t len = ci->physical == MR_PQ_BYTE_ARRAY ? c->offsets[n] : n * ci->type_length;
+        uint64_t h = 1469598103934665603ull;
+        for (int64_t i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211ull;
+        s->isum += h;
+        s->bytes += len;
+    }
+    }
+    if (s->arr && ci->list_depth == 0 && c->values)
+        memcpy((uint8_t *)s->arr + (size_t)first_row * s->width, c->values, (size_t)n * s->width);
+}
+
+static int do_scan(mr_pq_reader *r, const selection *sel)
+{
+    double t0 = mr_now();
+    int nrg = mr_pq_num_row_groups(r), nsel = sel->n;
+    int64_t nrows = mr_pq_num_rows(r);
+    scan_col *sc = mr_calloc((size_t)nsel + 1, sizeof *sc);
+    int64_t *first = mr_calloc((size_t)nrg + 1, sizeof *first);
+    if (!sc || !first) {
+        free(sc);
+        free(first);
+        return MR_ENOMEM;
+    }
+    for (int g = 0; g < nrg; g++) first[g + 1] = first[g] + mr_pq_row_group_rows(r, g);
+    int rc = 0;
+    for (int i = 0; i < nsel && !rc; i++) {
+        const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
+        sc[i].imax = INT64_MIN;
+        if (ci->unsupported)
+            rc = mr_err(MR_EUNSUPPORTED, "%s: unsupported: column '%s' is %s", mr_pq_path(r), ci->path, ci->unsupported);
+        else if (ci->list_depth == 0 && ci->physical != MR_PQ_BYTE_ARRAY) {
+            /* The whole column as one array, as the pipeline holds it. */
+            sc[i].width = ci->physical == MR_PQ_BOOLEAN ? 1
+                          : ci->physical == MR_PQ_INT32 || ci->physical == MR_PQ_FLOAT ? 4
+                          : ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)ci->type_length : 8;
+            sc[i].arr = malloc((size_t)nrows * sc[i].width + 1);
+            if (!sc[i].arr) rc = mr_err(MR_ENOMEM, "out of memory for column '%s' (%" PRId64 " rows)", ci->path, nrows);
+        }
+    }
+    int failed = 0;
+    char msg[1024] = "";
+    int ntask = nrg * nsel;
+    /* Row-group-major order so a thread's tasks are close in the file; the
+     * reductions per column are done under a lock at the end of each task. */
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int t = 0; t < (rc ? 0 : ntask); t++) {
+        int g = t / nsel, i = t % nsel, stop;
+#pragma omp atomic read
+        stop = failed;
+        if (stop) continue;
+        const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
+        mr_pq_col c;
+        int e = mr_pq_read(r, g, sel->cols[i], &c);
+        if (e) {
+#pragma omp critical(scan_err)
+            if (!failed) {
+                failed = e;
+                snprintf(msg, sizeof msg, "%s", mr_errmsg());
+            }
+            continue;
+        }
+        scan_col part = {.arr = sc[i].arr, .width = sc[i].width, .imax = INT64_MIN};
+        scan_accumulate(ci, &c, &part, first[g]);
+        mr_pq_col_free(&c);
+#pragma omp critical(scan_sum)
+        {
+            sc[i].nulls += part.nulls;
+            sc[i].values += part.values;
+            sc[i].bytes += part.bytes;
+            sc[i].fsum += part.fsum;
+            sc[i].isum += part.isum;
+            sc[i].is_float = part.is_float;
+            if (part.imax > sc[i].imax) sc[i].imax = part.imax;
+        }
+    }
+    if (failed) {
+        mr_err_set_msg(msg);
+        rc = failed;
+    }
+    double secs = mr_now() - t0;
+    if (!rc) {
+        printf("{\"file\":");
+        mr_json_str(stdout, mr_pq_path(r), strlen(mr_pq_path(r)));
+        printf(",\"rows\":%" PRId64 ",\"row_groups\":%d,\"seconds\":%.6f,\"peak_rss_bytes\":%" PRId64 ",\"columns\":[",
+               nrows, nrg, secs, mr_peak_rss());
+        for (int i = 0; i < nsel; i++) {
+            const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
+            char buf[40];
+            printf("%s{\"name\":", i ? "," : "");
+            mr_json_str(stdout, ci->path, strlen(ci->path));
+            printf(",\"values\":%" PRId64 ",\"nulls\":%" PRId64, sc[i].values, sc[i].nulls);
+            if (sc[i].is_float) printf(",\"sum\":%s", mr_json_num(buf, sc[i].fsum));
+            else if (ci->physical == MR_PQ_BYTE_ARRAY || ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY)
+                printf(",\"bytes\":%" PRId64 ",\"checksum\":%" PRIu64, sc[i].bytes, sc[i].isum);
+            else {
+                printf(",\"sum\":%" PRId64, (int64_t)sc[i].isum);
+                if (sc[i].imax != INT64_MIN) printf(",\"max\":%" PRId64, sc[i].imax);
+            }
+            if (sc[i].arr) printf(",\"array_bytes\":%" PRId64, (int64_t)((size_t)nrows * sc[i].width));
+            printf("}");
+        }
+        printf("]}\n");
+    }
+    for (int i = 0; i < nsel; i++) free(sc[i].arr);
+    free(sc);
+    free(first);
+    return rc;
+}
+
+/* ---- copy ---- */
+
+#ifdef MR_PQ_HAVE_WRITER
+#endif
+
+/* ---- dispatch ---- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: musrec parquet <schema|head|cat|scan|copy> FILE [options]\n\n"
+               "  schema FILE                     schema, rows, row groups, codecs, encodings\n"
+               "  head FILE [-n N] [--columns a,b]  first N rows (default 10) as JSON lines\n"
+               "  cat FILE [--columns a,b]        all rows as JSON lines\n"
+               "  scan FILE [--columns a,b]       decode columns into arrays in parallel; prints\n"
+               "                                  sums, seconds and peak RSS as JSON\n"
+               "`musrec parquet <sub> --help` for a subcommand's options.\n");
+}
+
+int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *sub = argv[1];
+    const char *columns = NULL;
+    int64_t n = 10;
+    char cmdname[64];
+    snprintf(cmdname, sizeof cmdname, "parquet %s", sub);
+    mr_arg args_cols[] = {
+        {"columns", MR_ARG_STR, &columns, NULL, NULL, "comma-separated column names or dotted paths (default all)"},
+        {"n", MR_ARG_INT, &n, NULL, "10", "rows to print"},
+        {0}};
+    static const mr_arg no_args[] = {{0}};
+    const mr_arg *args = args_cols;
+    if (strcmp(sub, "schema") == 0) args = no_args;
+    else if (strcmp(sub, "head") != 0) args_cols[1] = (mr_arg){0};
+    if (strcmp(sub, "schema") && strcmp(sub, "head") && strcmp(sub, "cat") && strcmp(sub, "scan")) {
+        fprintf(stderr, "musrec parquet: unknown subcommand '%s'\n", sub);
+        usage(stderr);
+        return 2;
+    }
+    char **pos = NULL;
+    int npos = 0;
+    int prc = mr_args_parse(ctx, cmdname, "FILE [options]", NULL, args, argc - 1, argv + 1, &pos, &npos);
+    if (prc) return prc == MR_ARGS_HELP ? 0 : 2;
+    if (npos != 1) {
+        fprintf(stderr, "musrec %s: expected one FILE\n", cmdname);
+        free(pos);
+        return 2;
+    }
+    if (n < 0) {
+        fprintf(stderr, "musrec %s: -n must be >= 0\n", cmdname);
+        free(pos);
+        return 2;
+    }
+    mr_pq_reader *r = NULL;
+    int rc = mr_pq_open(&r, pos[0]);
+    free(pos);
+    if (!rc) {
+        static char obuf[1 << 16];
+        setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+        if (strcmp(sub, "schema") == 0) rc = do_schema(r);
+        else {
+            selection sel = {0};
+            rc = select_columns(r, columns, &sel);
+            if (!rc && strcmp(sub, "scan") == 0) rc = do_scan(r, &sel);
+            else if (!rc) rc = cat_rows(r, &sel, strcmp(sub, "head") == 0 ? n : -1);
+            free(sel.cols);
+        }
+        fflush(stdout);
+    }
+    mr_pq_close(r);
+    if (rc) {
+        fprintf(stderr, "musrec parquet %s: %s\n", sub, mr_errmsg());
+        return 1;
+    }
+    (void)ctx;
+    return 0;
+}

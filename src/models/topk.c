@@ -1,0 +1,332 @@
+/* Top-k by dot product: blocked sgemm + a bounded heap per query (topk.h). */
+#include "models/topk.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+
+/* A block of queries x a block of items: 256 x 1024 floats = 1 MB of
+ * scores, about one L2 cache; the query block (64 KB at f = 64) stays
+ * resident while item blocks stream through. */
+#define BQ 256
+#define BI 1024
+
+/* ---- bounded min-heap of (score, idx); the root is the worst kept entry.
+ * "a worse than b": lower score, or equal score and higher index. */
+static inline int worse(float sa, int32_t ia, float sb, int32_t ib) { return sa < sb || (sa == sb && ia > ib); }
+
+typedef struct {
+    float *s;
+    int32_t *i;
+    int n, k;
+} heap;
+
+static void heap_sift_down(heap *h, int pos)
+{
+    for (;;) {
+        int l = 2 * pos + 1, r = l + 1, m = pos;
+        if (l < h->n && worse(h->s[l], h->i[l], h->s[m], h->i[m])) m = l;
+        if (r < h->n && worse(h->s[r], h->i[r], h->s[m], h->i[m])) m = r;
+        if (m == pos) return;
+        float ts = h->s[m];
+        int32_t ti = h->i[m];
+        h->s[m] = h->s[pos];
+        h->i[m] = h->i[pos];
+        h->s[pos] = ts;
+        h->i[pos] = ti;
+        pos = m;
+    }
+}
+
+static void heap_push(heap *h, float s, int32_t i)
+{
+    if (h->n < h->k) {
+        int pos = h->n++;
+        while (pos > 0) {
+            int par = (pos - 1) / 2;
+            if (!worse(s, i, h->s[par], h->i[par])) break;
+            h->s[pos] = h->s[par];
+            h->i[pos] = h->i[par];
+            pos = par;
+        }
+        h->s[pos] = s;
+        h->i[pos] = i;
+        return;
+    }
+    if (!worse(h->s[0], h->i[0], s, i)) return;
+    h->s[0] = s;
+    h->i[0] = i;
+    heap_sift_down(h, 0);
+}
+
+/* Scores below this cannot enter the heap. */
+static inline float heap_threshold(const heap *h) { return h->n < h->k ? -INFINITY : h->s[0]; }
+
+/* Writes the heap best-first into idx/score (k slots, padded) and empties it. */
+static void heap_drain(heap *h, int32_t *idx, float *score)
+{
+    int n = h->n;
+    for (int j = n; j < h->k; j++) {
+        idx[j] = -1;
+        score[j] = -INFINITY;
+    }
+    while (h->n > 0) {
+        int last = --h->n;
+        idx[last] = h->i[0];
+        score[last] = h->s[0];
+        h->s[0] = h->s[last];
+        h->i[0] = h->i[last];
+        heap_sift_down(h, 0);
+    }
+}
+
+static int is_excluded(const mr_topk_opts *o, int64_t q, int32_t item)
+{
+    if (o->exclude_self && item == q) return 1;
+    if (!o->exclude) return 0;
+    const int32_t *c = o->exclude->indices;
+    int64_t lo = o->exclude->indptr[q], hi = o->exclude->indptr[q + 1];
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (c[mid] < item) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < o->exclude->indptr[q + 1] && c[lo] == item;
+}
+
+/* Feeds one row of scores (items map[0..n) or base+j when map is NULL) into
+ * the heap. Chunks of 16 are first compared against the threshold with one
+ * vector compare; the heap is touched only for real candidates. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+scan_row(heap *h, const float *restrict s, int n, int32_t base, const int32_t *restrict map,
+         const mr_topk_opts *o, int64_t q)
+{
+    float thr = heap_threshold(h);
+    int j = 0;
+    for (; j < n; j += 16) {
+        int m = n - j < 16 ? n - j : 16, hits = 0;
+        if (m == 16) {
+            for (int t = 0; t < 16; t++) hits += s[j + t] >= thr;
+        } else {
+            for (int t = 0; t < m; t++) hits += s[j + t] >= thr;
+        }
+        if (!hits) continue;
+        for (int t = 0; t < m; t++) {
+            float v = s[j + t];
+            if (!(v >= thr)) continue;
+            int32_t item = map ? map[j + t] : base + j + t;
+            if (h->n == h->k && !worse(h->s[0], h->i[0], v, item)) continue;
+            if (is_excluded(o, q, item)) continue;
+            heap_push(h, v, item);
+            thr = heap_threshold(h);
+        }
+    }
+}
+
+static int check_args(int64_t nq, int64_t ni, int f, const mr_topk_opts *o)
+{
+    if (nq < 0 || ni < 0 || f < 1) return mr_err(MR_EINVAL, "top-k: bad sizes %lld x %lld x %d", (long long)nq, (long long)ni, f);
+    if (o->k < 1) return mr_err(MR_EINVAL, "top-k: k must be at least 1, got %d", o->k);
+    if (ni > INT32_MAX) return mr_err(MR_EINVAL, "top-k: too many items (%lld)", (long long)ni);
+    if (o->exclude && o->exclude->n_rows < nq)
+        return mr_err(MR_EINVAL, "top-k: the exclusion matrix has %lld rows for %lld queries",
+                      (long long)o->exclude->n_rows, (long long)nq);
+    return 0;
+}
+
+/* ---- plain blocked scan over all items ---- */
+
+static int topk_full(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o,
+                     int32_t *out_idx, float *out_score)
+{
+    const int k = o->k;
+    const int64_t nblocks = (nq + BQ - 1) / BQ;
+    int failed = 0;
+#pragma omp parallel
+    {
+        float *S = mr_malloc(sizeof(float) * BQ * BI);
+        float *hs = mr_malloc(sizeof(float) * BQ * k);
+        int32_t *hi = mr_malloc(sizeof(int32_t) * BQ * k);
+        int ok = S && hs && hi;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        heap H[BQ];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < nblocks; b++) {
+            if (!ok) continue;
+            int64_t q0 = b * BQ;
+            int mq = (int)(nq - q0 < BQ ? nq - q0 : BQ);
+            for (int r = 0; r < mq; r++) H[r] = (heap){hs + (int64_t)r * k, hi + (int64_t)r * k, 0, k};
+            for (int64_t i0 = 0; i0 < ni; i0 += BI) {
+                int mi = (int)(ni - i0 < BI ? ni - i0 : BI);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mq, mi, f, 1.0f, Q + q0 * f, f, V + i0 * f, f,
+                            0.0f, S, mi);
+                for (int r = 0; r < mq; r++) scan_row(&H[r], S + (int64_t)r * mi, mi, (int32_t)i0, NULL, o, q0 + r);
+            }
+            for (int r = 0; r < mq; r++) heap_drain(&H[r], out_idx + (q0 + r) * k, out_score + (q0 + r) * k);
+        }
+        free(S);
+        free(hs);
+        free(hi);
+    }
+    if (failed) return mr_err(MR_ENOMEM, "out of memory for top-k buffers");
+    o->scored = nq * ni;
+    return 0;
+}
+
+/* ---- norm-ordered exact pruning ---- */
+
+typedef struct {
+    float norm;
+    int32_t idx;
+} norm_idx;
+
+static int by_norm_desc(const void *a, const void *b)
+{
+    const norm_idx *x = a, *y = b;
+    if (x->norm != y->norm) return x->norm > y->norm ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static double row_norm(const float *v, int f)
+{
+    double s = 0;
+    for (int a = 0; a < f; a++) s += (double)v[a] * v[a];
+    return sqrt(s);
+}
+
+static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o,
+                       int32_t *out_idx, float *out_score)
+{
+    const int k = o->k;
+    norm_idx *order = mr_malloc(sizeof(norm_idx) * (size_t)(ni ? ni : 1));
+    float *Vs = mr_malloc(sizeof(float) * (size_t)(ni ? ni : 1) * f);
+    int32_t *perm = mr_malloc(sizeof(int32_t) * (size_t)(ni ? ni : 1));
+    float *vnorm = mr_malloc(sizeof(float) * (size_t)(ni ? ni : 1));
+    if (!order || !Vs || !perm || !vnorm) {
+        free(order), free(Vs), free(perm), free(vnorm);
+        return MR_ENOMEM;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < ni; i++) order[i] = (norm_idx){(float)row_norm(V + i * f, f), (int32_t)i};
+    qsort(order, (size_t)ni, sizeof *order, by_norm_desc);
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < ni; p++) {
+        perm[p] = order[p].idx;
+        vnorm[p] = order[p].norm;
+        memcpy(Vs + p * f, V + (int64_t)order[p].idx * f, sizeof(float) * f);
+    }
+    free(order);
+    /* |q.v| <= |q| |v| exactly; a float dot product of length f can exceed
+     * it by at most about f * eps relative (plus the norms' own rounding). */
+    const double slack = 1.0 + 4.0 * f * FLT_EPSILON;
+    const int64_t nblocks = (nq + BQ - 1) / BQ;
+    int failed = 0;
+    int64_t scored = 0;
+#pragma omp parallel reduction(+ : scored)
+    {
+        float *S = mr_malloc(sizeof(float) * BQ * BI);
+        float *hs = mr_malloc(sizeof(float) * BQ * k);
+        int32_t *hi = mr_malloc(sizeof(int32_t) * BQ * k);
+        float *Qa = mr_malloc(sizeof(float) * BQ * f);
+        int ok = S && hs && hi && Qa;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        heap H[BQ];
+        int act[BQ];
+        double qn[BQ];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < nblocks; b++) {
+            if (!ok) continue;
+            int64_t q0 = b * BQ;
+            int mq = (int)(nq - q0 < BQ ? nq - q0 : BQ), na = mq;
+            for (int r = 0; r < mq; r++) {
+                H[r] = (heap){hs + (int64_t)r * k, hi + (int64_t)r * k, 0, k};
+                act[r] = r;
+                qn[r] = row_norm(Q + (q0 + r) * f, f) * slack;
+                memcpy(Qa + (int64_t)r * f, Q + (q0 + r) * f, sizeof(float) * f);
+            }
+            for (int64_t i0 = 0; i0 < ni && na > 0; i0 += BI) {
+                int mi = (int)(ni - i0 < BI ? ni - i0 : BI);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, na, mi, f, 1.0f, Qa, f, Vs + i0 * f, f, 0.0f,
+                            S, mi);
+                scored += (int64_t)na * mi;
+                int nn = 0;
+                double next = i0 + mi < ni ? vnorm[i0 + mi] : 0;
+                for (int a = 0; a < na; a++) {
+                    int r = act[a];
+                    scan_row(&H[r], S + (int64_t)a * mi, mi, 0, perm + i0, o, q0 + r);
+                    /* keep the query while the next block could still beat its k-th score */
+                    if (i0 + mi < ni && !(H[r].n == k && qn[r] * next < H[r].s[0])) {
+                        if (nn != a) memcpy(Qa + (int64_t)nn * f, Qa + (int64_t)a * f, sizeof(float) * f);
+                        act[nn++] = r;
+                    }
+                }
+                na = nn;
+            }
+            for (int r = 0; r < mq; r++) heap_drain(&H[r], out_idx + (q0 + r) * k, out_score + (q0 + r) * k);
+        }
+        free(S);
+        free(hs);
+        free(hi);
+        free(Qa);
+    }
+    free(Vs);
+    free(perm);
+    free(vnorm);
+    if (failed) return mr_err(MR_ENOMEM, "out of memory for top-k buffers");
+    o->scored = scored;
+    return 0;
+}
+
+int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
+            float *out_score)
+{
+    int rc = check_args(nq, ni, f, o);
+    if (rc) return rc;
+    if (nq == 0) return 0;
+    if (ni == 0) {
+        for (int64_t j = 0; j < nq * o->k; j++) {
+            out_idx[j] = -1;
+            out_score[j] = -INFINITY;
+        }
+        o->scored = 0;
+        return 0;
+    }
+    return o->prune ? topk_pruned(Q, nq, V, ni, f, o, out_idx, out_score)
+                    : topk_full(Q, nq, V, ni, f, o, out_idx, out_score);
+}
+
+int mr_topk_brute(const float *Q, int64_t nq, const float *V, int64_t ni, int f, const mr_topk_opts *o,
+                  int32_t *out_idx, float *out_score)
+{
+    int rc = check_args(nq, ni, f, o);
+    if (rc) return rc;
+    float *hs = mr_malloc(sizeof(float) * o->k);
+    int32_t *hi = mr_malloc(sizeof(int32_t) * o->k);
+    if (!hs || !hi) {
+        free(hs), free(hi);
+        return MR_ENOMEM;
+    }
+    for (int64_t q = 0; q < nq; q++) {
+        heap h = {hs, hi, 0, o->k};
+        for (int64_t i = 0; i < ni; i++) {
+            if (is_excluded(o, q, (int32_t)i)) continue;
+            double s = 0;
+            for (int a = 0; a < f; a++) s += (double)Q[q * f + a] * V[i * f + a];
+            heap_push(&h, (float)s, (int32_t)i);
+        }
+        heap_drain(&h, out_idx + q * o->k, out_score + q * o->k);
+    }
+    free(hs);
+    free(hi);
+    return 0;
+}

@@ -1,0 +1,165 @@
+#include "serve/sbuf.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mr_sbuf_free(mr_sbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+int mr_sbuf_reserve(mr_sbuf *b, size_t more)
+{
+    if (b->oom) return -1;
+    if (b->n + more <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + more) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void mr_sbuf_put(mr_sbuf *b, const void *s, size_t len)
+{
+    if (mr_sbuf_reserve(b, len)) return;
+    memcpy(b->p + b->n, s, len);
+    b->n += len;
+}
+
+void mr_sbuf_puts(mr_sbuf *b, const char *s) { mr_sbuf_put(b, s, strlen(s)); }
+
+void mr_sbuf_putc(mr_sbuf *b, char c)
+{
+    if (mr_sbuf_reserve(b, 1)) return;
+    b->p[b->n++] = c;
+}
+
+void mr_sbuf_i64(mr_sbuf *b, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    /* through uint64 so that INT64_MIN negates without overflow */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) tmp[n++] = '-';
+    if (mr_sbuf_reserve(b, (size_t)n)) return;
+    while (n) b->p[b->n++] = tmp[--n];
+}
+
+void mr_sbuf_f32(mr_sbuf *b, float v)
+{
+    if (!isfinite(v)) {
+        mr_sbuf_put(b, "null", 4);
+        return;
+    }
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%.7g", (double)v);
+    mr_sbuf_put(b, tmp, (size_t)n);
+}
+
+void mr_sbuf_f64(mr_sbuf *b, double v)
+{
+    if (isnan(v)) { mr_sbuf_puts(b, "NaN"); return; }
+    if (isinf(v)) { mr_sbuf_puts(b, v > 0 ? "+Inf" : "-Inf"); return; }
+    char tmp[40];
+    int n = snprintf(tmp, sizeof tmp, "%.15g", v);
+    mr_sbuf_put(b, tmp, (size_t)n);
+}
+
+/* Length of the valid UTF-8 sequence at s (2..4 bytes), or 0 if invalid
+ * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (len > n) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void mr_sbuf_json_str(mr_sbuf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    /* worst case: every byte becomes \u00XX (6) or U+FFFD (3 bytes) */
+    if (mr_sbuf_reserve(b, len * 6 + 2)) return;
+    const unsigned char *p = (const unsigned char *)s;
+    char *o = b->p + b->n;
+    *o++ = '"';
+    for (size_t i = 0; i < len;) {
+        unsigned c = p[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            i++;
+            continue;
+        }
+        if (c < 0x80) {
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                *o++ = 'u'; *o++ = '0'; *o++ = '0';
+                *o++ = hex[c >> 4]; *o++ = hex[c & 15];
+            }
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(p + i, len - i);
+        if (k == 0) {
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(o, p + i, k);
+            o += k;
+            i += k;
+        }
+    }
+    *o++ = '"';
+    b->n = (size_t)(o - b->p);
+}
+
+void mr_sbuf_printf(mr_sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char tmp[256];
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        mr_sbuf_put(b, tmp, (size_t)n);
+        return;
+    }
+    if (mr_sbuf_reserve(b, (size_t)n + 1)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)n;
+}
