@@ -311,10 +311,11 @@ static int32_t scaled(double real, double scale) { return (int32_t)llround(real 
 
 int64_t mr_gen_estimate_bytes(double scale)
 {
-    /* Measured: about 7 bytes per event for interactions.parquet with our
-     * writer, plus ~60 MB of catalog per unit of scale; 25% margin. */
+    /* Measured: about 4 bytes per event for interactions.parquet with our
+     * writer (0.89 GB at scale 1), plus ~50 MB of catalog and truth per unit
+     * of scale; 5 bytes per event and a 25% margin on top. */
     double ev = REAL_USERS * 162.0 * scale;
-    return (int64_t)((ev * 7.0 + 60e6 * scale) * 1.25) + (16 << 20);
+    return (int64_t)((ev * 5.0 + 50e6 * scale) * 1.25) + (16 << 20);
 }
 
 /* Picks k distinct indices of [0, n) in ascending order (selection sampling). */
@@ -1491,4 +1492,329 @@ void mr_gen_events_free(mr_gen_events *ev)
 {
     free(ev->user_id), free(ev->track_id), free(ev->track_seq), free(ev->day);
     memset(ev, 0, sizeof *ev);
+}
+
+/* ---- writing the files ---- */
+
+/* pandas metadata as pyarrow writes it (pandas reads the index back from it). */
+static char *pandas_meta(const char *const *names, const char *const *ptypes, const char *const *ntypes, int n,
+                         int range_rows_or_index) /* -1: __index_level_0__ column; else RangeIndex stop */
+{
+    sbuf s = {0};
+    int rc = 0;
+    if (range_rows_or_index < 0) rc |= sb_printf(&s, "{\"index_columns\": [\"__index_level_0__\"], ");
+    else
+        rc |= sb_printf(&s, "{\"index_columns\": [{\"kind\": \"range\", \"name\": null, \"start\": 0, \"stop\": %d, \"step\": 1}], ",
+                        range_rows_or_index);
+    rc |= sb_printf(&s, "\"column_indexes\": [{\"name\": null, \"field_name\": null, \"pandas_type\": \"unicode\", "
+                        "\"numpy_type\": \"object\", \"metadata\": {\"encoding\": \"UTF-8\"}}], \"columns\": [");
+    for (int i = 0; i < n; i++)
+        rc |= sb_printf(&s, "%s{\"name\": %s%s%s, \"field_name\": \"%s\", \"pandas_type\": \"%s\", \"numpy_type\": \"%s\", \"metadata\": null}",
+                        i ? ", " : "", strncmp(names[i], "__index", 7) ? "\"" : "", strncmp(names[i], "__index", 7) ? names[i] : "null",
+                        strncmp(names[i], "__index", 7) ? "\"" : "", names[i], ptypes[i], ntypes[i]);
+    rc |= sb_printf(&s, "], \"creator\": {\"library\": \"pyarrow\", \"version\": \"14.0.1\"}, \"pandas_version\": \"2.1.3\"}");
+    if (rc) {
+        free(s.b);
+        return NULL;
+    }
+    return s.b;
+}
+
+static int open_writer(mr_pq_writer **pw, const char *path, const mr_pq_field *f, int nf, int64_t rg_rows,
+                       const char *meta)
+{
+    mr_pq_write_opts o = mr_pq_write_opts_default();
+    if (rg_rows > 0) o.row_group_rows = rg_rows;
+    int rc = mr_pq_writer_open(pw, path, f, nf, &o);
+    if (!rc && meta) rc = mr_pq_writer_kv(*pw, "pandas", meta);
+    if (rc && *pw) {
+        mr_pq_writer_abort(*pw);
+        *pw = NULL;
+    }
+    return rc;
+}
+
+static int write_tracks(const mr_gen_world *w, const char *path)
+{
+    const mr_gen_catalog *c = &w->cat;
+    int64_t n = c->n_tracks;
+    static const mr_pq_field f[] = {{"track_id", MR_PQ_W_I64, 0, 1, 0},
+                                    {"albums", MR_PQ_W_I64, 0, 1, 1},
+                                    {"artists", MR_PQ_W_I64, 0, 1, 1},
+                                    {"genres", MR_PQ_W_I64, 0, 1, 1}};
+    const char *nm[] = {"track_id", "albums", "artists", "genres"};
+    const char *pt[] = {"int64", "list[int64]", "list[int64]", "list[int64]"};
+    const char *nt[] = {"int64", "object", "object", "object"};
+    char *meta = pandas_meta(nm, pt, nt, 4, (int)n);
+    mr_pq_col cols[4] = {
+        {.n_rows = n, .n_slots = n, .values = c->track_id},
+        {.n_rows = n, .n_slots = c->album_off[n], .values = c->album_ids, .list_offsets = c->album_off},
+        {.n_rows = n, .n_slots = c->artist_off[n], .values = c->artist_ids, .list_offsets = c->artist_off},
+        {.n_rows = n, .n_slots = c->genre_off[n], .values = c->genre_ids, .list_offsets = c->genre_off},
+    };
+    mr_pq_writer *pw = NULL;
+    int rc = meta ? open_writer(&pw, path, f, 4, 0, meta) : MR_ENOMEM;
+    free(meta);
+    if (!rc && (rc = mr_pq_writer_write(pw, cols))) mr_pq_writer_abort(pw);
+    else if (!rc) rc = mr_pq_writer_close(pw);
+    return rc;
+}
+
+static int write_names(const mr_gen_world *w, const char *path)
+{
+    const mr_gen_catalog *c = &w->cat;
+    int64_t n = c->n_names;
+    static const mr_pq_field f[] = {{"id", MR_PQ_W_I64, 0, 1, 0},
+                                    {"type", MR_PQ_W_STRING, 0, 1, 0},
+                                    {"name", MR_PQ_W_STRING, 0, 1, 0}};
+    const char *nm[] = {"id", "type", "name"};
+    const char *pt[] = {"int64", "unicode", "unicode"};
+    const char *nt[] = {"int64", "object", "object"};
+    int64_t *toff = mr_malloc(sizeof(int64_t) * (size_t)(n + 1));
+    char *tb = mr_malloc((size_t)n * 6 + 1);
+    char *meta = pandas_meta(nm, pt, nt, 3, (int)n);
+    int rc = toff && tb && meta ? 0 : MR_ENOMEM;
+    if (!rc) {
+        int64_t o = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const char *t = mr_gen_type_names[c->name_type[i]];
+            size_t L = strlen(t);
+            toff[i] = o;
+            memcpy(tb + o, t, L);
+            o += (int64_t)L;
+        }
+        toff[n] = o;
+        mr_pq_col cols[3] = {
+            {.n_rows = n, .n_slots = n, .values = c->name_id},
+            {.n_rows = n, .n_slots = n, .offsets = toff, .bytes = (uint8_t *)tb},
+            {.n_rows = n, .n_slots = n, .offsets = c->name_off, .bytes = (uint8_t *)c->name_bytes},
+        };
+        mr_pq_writer *pw = NULL;
+        rc = open_writer(&pw, path, f, 3, 0, meta);
+        if (!rc && (rc = mr_pq_writer_write(pw, cols))) mr_pq_writer_abort(pw);
+        else if (!rc) rc = mr_pq_writer_close(pw);
+    }
+    free(toff), free(tb), free(meta);
+    return rc;
+}
+
+static int write_truth(const mr_gen_world *w, const char *path)
+{
+    const mr_gen_catalog *c = &w->cat;
+    int64_t n = c->n_tracks;
+    static const mr_pq_field f[] = {{"track_id", MR_PQ_W_I64, 0, 1, 0}, {"true_group", MR_PQ_W_I64, 0, 1, 0}};
+    mr_pq_col cols[2] = {{.n_rows = n, .n_slots = n, .values = c->track_id},
+                         {.n_rows = n, .n_slots = n, .values = c->true_group}};
+    mr_pq_writer *pw = NULL;
+    int rc = open_writer(&pw, path, f, 2, 0, NULL);
+    if (!rc && (rc = mr_pq_writer_write(pw, cols))) mr_pq_writer_abort(pw);
+    else if (!rc) rc = mr_pq_writer_close(pw);
+    return rc;
+}
+
+/* Interactions: blocks are generated BATCH at a time on all threads while
+ * one task writes the previous batch; rows reach the writer in block order
+ * in chunks of exactly row_group_rows, so row groups never depend on the
+ * thread count. */
+#define BATCH 16
+
+typedef struct {
+    mr_pq_writer *pw;
+    int64_t rg, n; /* rows per group, rows staged */
+    int32_t *uid, *tid, *seq;
+    int64_t *ts, *idx;
+} stage_t;
+
+static int stage_flush(stage_t *s)
+{
+    if (s->n == 0) return 0;
+    int64_t n = s->n;
+    mr_pq_col cols[5] = {
+        {.n_rows = n, .n_slots = n, .values = s->uid}, {.n_rows = n, .n_slots = n, .values = s->tid},
+        {.n_rows = n, .n_slots = n, .values = s->seq}, {.n_rows = n, .n_slots = n, .values = s->ts},
+        {.n_rows = n, .n_slots = n, .values = s->idx},
+    };
+    s->n = 0;
+    return mr_pq_writer_write(s->pw, cols);
+}
+
+static int stage_events(stage_t *s, const mr_gen_events *ev)
+{
+    for (int64_t i = 0; i < ev->n; i++) {
+        int64_t k = s->n++;
+        s->uid[k] = ev->user_id[i], s->tid[k] = ev->track_id[i], s->seq[k] = ev->track_seq[i];
+        s->ts[k] = ((int64_t)MR_GEN_DAY0 + ev->day[i]) * 86400LL * 1000000000LL;
+        s->idx[k] = ev->track_seq[i] - 1; /* the pandas index restarts at 0 for each user */
+        if (s->n == s->rg) {
+            int rc = stage_flush(s);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
+static int write_interactions(const mr_gen_world *w, const char *path, int64_t rg_rows, int progress)
+{
+    static const mr_pq_field f[] = {{"user_id", MR_PQ_W_I32, 0, 1, 0},
+                                    {"track_id", MR_PQ_W_I32, 0, 1, 0},
+                                    {"track_seq", MR_PQ_W_I32, 16, 1, 0},
+                                    {"started_at", MR_PQ_W_TS_NS, 0, 1, 0},
+                                    {"__index_level_0__", MR_PQ_W_I64, 0, 1, 0}};
+    const char *nm[] = {"user_id", "track_id", "track_seq", "started_at", "__index_level_0__"};
+    const char *pt[] = {"int32", "int32", "int16", "datetime", "int64"};
+    const char *nt[] = {"int32", "int32", "int16", "datetime64[ns]", "int64"};
+    stage_t s = {.rg = rg_rows > 0 ? rg_rows : 1048576};
+    char *meta = pandas_meta(nm, pt, nt, 5, -1);
+    s.uid = mr_malloc(sizeof(int32_t) * (size_t)s.rg), s.tid = mr_malloc(sizeof(int32_t) * (size_t)s.rg);
+    s.seq = mr_malloc(sizeof(int32_t) * (size_t)s.rg), s.ts = mr_malloc(sizeof(int64_t) * (size_t)s.rg);
+    s.idx = mr_malloc(sizeof(int64_t) * (size_t)s.rg);
+    mr_gen_events bufs[2][BATCH];
+    memset(bufs, 0, sizeof bufs);
+    int rc = meta && s.uid && s.tid && s.seq && s.ts && s.idx ? 0 : MR_ENOMEM;
+    if (!rc) rc = open_writer(&s.pw, path, f, 5, s.rg, meta);
+    mr_progress bar;
+    if (progress) mr_progress_start(&bar, "gen: events", w->cat.n_events, "");
+    int64_t nb = w->n_blocks, nbatch = (nb + BATCH - 1) / BATCH;
+    int gen_rc[BATCH], wr_rc = 0;
+    char errmsg[512] = "";
+    for (int64_t k = 0; !rc && k <= nbatch; k++) {
+        mr_gen_events *cur = bufs[k & 1], *prev = bufs[(k + 1) & 1];
+        memset(gen_rc, 0, sizeof gen_rc);
+#pragma omp parallel
+#pragma omp single
+        {
+            if (k > 0) {
+#pragma omp task
+                {
+                    for (int j = 0; j < BATCH && !wr_rc; j++) wr_rc = stage_events(&s, &prev[j]);
+                    if (wr_rc) snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                }
+            }
+            for (int j = 0; k < nbatch && j < BATCH; j++) {
+#pragma omp task firstprivate(j)
+                {
+                    int64_t b = k * BATCH + j;
+                    cur[j].n = 0;
+                    if (b < nb) {
+                        gen_rc[j] = mr_gen_block(w, b, &cur[j]);
+                        if (gen_rc[j]) {
+#pragma omp critical(gen_err)
+                            snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                        }
+                        if (progress) mr_progress_add(&bar, cur[j].n);
+                    }
+                }
+            }
+        }
+        for (int j = 0; j < BATCH && !rc; j++) rc = gen_rc[j];
+        if (!rc) rc = wr_rc;
+        if (rc) mr_err_set_msg(errmsg);
+    }
+    if (progress) mr_progress_end(&bar);
+    if (!rc) rc = stage_flush(&s);
+    if (s.pw) {
+        if (rc) mr_pq_writer_abort(s.pw);
+        else rc = mr_pq_writer_close(s.pw);
+    }
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < BATCH; j++) mr_gen_events_free(&bufs[i][j]);
+    free(s.uid), free(s.tid), free(s.seq), free(s.ts), free(s.idx), free(meta);
+    return rc;
+}
+
+static const char *const OUT_FILES[4] = {"tracks.parquet", "catalog_names.parquet", "interactions.parquet",
+                                         "_truth/track_groups.parquet"};
+
+static void remove_staging(const char *stage)
+{
+    for (int i = 0; i < 4; i++) {
+        char *p = mr_path_join(stage, OUT_FILES[i]);
+        if (p) unlink(p);
+        free(p);
+    }
+    char *t = mr_path_join(stage, "_truth");
+    if (t) rmdir(t);
+    free(t);
+    rmdir(stage);
+}
+
+int mr_gen_run(const mr_gen_opts *o, mr_gen_stats *st)
+{
+    double t0 = mr_now();
+    mr_gen_stats dummy;
+    if (!st) st = &dummy;
+    memset(st, 0, sizeof *st);
+    if (!(o->scale >= 0.001 && o->scale <= 10))
+        return mr_err(MR_EINVAL, "--scale must be a number between 0.001 and 10 (1 = the real data size), got %g", o->scale);
+    if (!o->out_dir || !*o->out_dir) return mr_err(MR_EINVAL, "no output directory given");
+    /* refuse to overwrite before doing any work */
+    for (int i = 0; i < 4 && !o->force; i++) {
+        char *p = mr_path_join(o->out_dir, OUT_FILES[i]);
+        if (!p) return MR_ENOMEM;
+        int exists = mr_file_exists(p);
+        if (exists) mr_err(MR_EINVAL, "%s already exists; pass --force to overwrite it", p);
+        free(p);
+        if (exists) return MR_EINVAL;
+    }
+    int rc = mr_ensure_writable_dir(o->out_dir);
+    if (rc) return rc;
+    int64_t need = mr_gen_estimate_bytes(o->scale), avail = mr_disk_free(o->out_dir);
+    if (avail >= 0 && avail < need)
+        return mr_err(MR_EIO, "not enough disk space in %s for scale %g: it needs about %.1f GB, %.1f GB are free",
+                      o->out_dir, o->scale, need / 1e9, avail / 1e9);
+
+    char name[64];
+    snprintf(name, sizeof name, ".gen-tmp-%ld", (long)getpid());
+    char *stage = mr_path_join(o->out_dir, name);
+    char *truth_dir = stage ? mr_path_join(stage, "_truth") : NULL;
+    char *sp[4] = {0}, *fp[4] = {0};
+    if (!stage || !truth_dir) rc = MR_ENOMEM;
+    for (int i = 0; i < 4 && !rc; i++) {
+        sp[i] = mr_path_join(stage, OUT_FILES[i]);
+        fp[i] = mr_path_join(o->out_dir, OUT_FILES[i]);
+        if (!sp[i] || !fp[i]) rc = MR_ENOMEM;
+    }
+    if (!rc) rc = mr_mkdirs(truth_dir);
+
+    mr_gen_world *w = NULL;
+    if (!rc) {
+        double t = mr_now();
+        rc = mr_gen_world_new(&w, o->scale, o->seed);
+        if (!rc)
+            MR_LOG(MR_LOG_INFO, "catalog and users built", MR_I("tracks", w->cat.n_tracks), MR_I("albums", w->cat.n_albums),
+                   MR_I("artists", w->cat.n_artists), MR_I("users", w->cat.n_users), MR_I("events", w->cat.n_events),
+                   MR_F("seconds", mr_now() - t));
+    }
+    if (!rc) rc = write_tracks(w, sp[0]);
+    if (!rc) rc = write_names(w, sp[1]);
+    if (!rc) rc = write_truth(w, sp[3]);
+    if (!rc) {
+        double t = mr_now();
+        rc = write_interactions(w, sp[2], o->row_group_rows, o->progress);
+        if (!rc) MR_LOG(MR_LOG_INFO, "interactions written", MR_I("events", w->cat.n_events), MR_F("seconds", mr_now() - t));
+    }
+    /* every file is complete: move them into place */
+    if (!rc) {
+        char *fin_truth = mr_path_join(o->out_dir, "_truth");
+        rc = fin_truth ? mr_mkdirs(fin_truth) : MR_ENOMEM;
+        free(fin_truth);
+    }
+    for (int i = 0; i < 4 && !rc; i++) {
+        if (rename(sp[i], fp[i]) != 0)
+            rc = mr_err(MR_EIO, "cannot move %s to %s: %s", sp[i], fp[i], strerror(errno));
+        else st->bytes += mr_file_size(fp[i]);
+    }
+    if (stage) remove_staging(stage);
+    if (!rc) {
+        const mr_gen_catalog *c = &w->cat;
+        st->n_tracks = c->n_tracks, st->n_albums = c->n_albums, st->n_artists = c->n_artists;
+        st->n_genres = c->n_genres, st->n_catalog_rows = c->n_names, st->n_users = c->n_users;
+        st->n_events = c->n_events;
+        for (int32_t i = 0; i < c->n_tracks; i++) st->n_groups += c->true_group[i] == c->track_id[i];
+    }
+    st->seconds = mr_now() - t0;
+    mr_gen_world_free(w);
+    for (int i = 0; i < 4; i++) free(sp[i]), free(fp[i]);
+    free(stage), free(truth_dir);
+    return rc;
 }
