@@ -65,11 +65,13 @@ const char *const mr_gen_type_names[4] = {"album", "artist", "genre", "track"};
 #define EV_SIGMA 1.482      /* sigma giving mean 162 = 222.6M / 1.373M */
 #define P_FULL_YEAR 0.9     /* users active all year; the rest join at a uniform point */
 #define SESSION_MEAN 4.0    /* tracks per session: 1 + geometric */
-#define P_GENRE_MIX 0.45    /* genre session: chance to switch artist after each track */
+#define P_GENRE_MIX 0.35    /* genre session: chance to switch artist after each track */
+#define P_KNOWN 0.5         /* genre session: go back to an artist found earlier */
+#define MAX_KNOWN 256
 #define P_DECADE 0.65       /* artist picks stay in the user's decade */
 #define P_ALBUM_MODE 0.3    /* favourite-artist session plays an album in order */
-#define SRC_FAV 0.45        /* source mixture before per-user jitter */
-#define SRC_GENRE 0.32
+#define SRC_FAV 0.50        /* source mixture before per-user jitter */
+#define SRC_GENRE 0.28
 #define SRC_CHART 0.13
 #define SRC_NEW 0.10
 #define ARTIST_POP_BETA 0.8 /* Pareto tail index 1/0.8 */
@@ -1257,6 +1259,8 @@ typedef struct {
     int32_t fav[64];
     double fav_cum[64];
     int nfav;
+    int32_t known[MAX_KNOWN]; /* artists this user found by exploring */
+    int nknown;
     double mix[4];
 } uctx;
 
@@ -1363,7 +1367,7 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
     rng_seed(&r, w->seed, S_TASTE, (uint64_t)uid);
 
     /* favourite artists: more for heavier listeners */
-    int nfav = 1 + (int)(sqrt((double)p.n) * (0.4 + 0.6 * rng_u01(&r)));
+    int nfav = 1 + (int)(sqrt((double)p.n) * (0.3 + 0.4 * rng_u01(&r)));
     if (nfav > 64) nfav = 64;
     double fc = 0;
     for (int i = 0; i < nfav; i++) {
@@ -1375,9 +1379,10 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
             a = pick_taste_artist(w, &p, &r);
         }
         c->fav[i] = a;
-        c->fav_cum[i] = (fc += 1.0 / pow(i + 1.0, 0.8));
+        c->fav_cum[i] = (fc += 1.0 / (i + 1.0));
     }
     c->nfav = nfav;
+    c->nknown = 0;
     double mix[4] = {SRC_FAV, SRC_GENRE, SRC_CHART, SRC_NEW * (p.dec >= N_DECADES - 1 ? 2.0 : 1.0)};
     double mt = 0;
     for (int i = 0; i < 4; i++) mt += (mix[i] *= 0.5 + rng_u01(&r));
@@ -1453,7 +1458,9 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
             }
             if (t < 0 && src == 1) {
                 for (int tries = 0; tries < 3 && t < 0; tries++) {
-                    if (cur < 0 || rng_u01(&r) < P_GENRE_MIX || tries > 0) cur = pick_taste_artist(w, &p, &r);
+                    if (cur < 0 || rng_u01(&r) < P_GENRE_MIX || tries > 0)
+                        cur = c->nknown && rng_u01(&r) < P_KNOWN ? c->known[rng_below(&r, (uint32_t)c->nknown)]
+                                                                 : pick_taste_artist(w, &p, &r);
                     t = artist_track(w, c, cur, d, &r);
                 }
             }
@@ -1462,6 +1469,10 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
             if (t < 0) t = any_track(w, c, d, &r);
             if (t < 0) break; /* unreachable: histories are at most half the catalog */
             seen_set(c, t);
+            if (src == 1 && i == 0) { /* remember artists found by exploring */
+                if (c->nknown < MAX_KNOWN) c->known[c->nknown++] = w->t_artist[t];
+                else c->known[rng_below(&r, MAX_KNOWN)] = w->t_artist[t];
+            }
             c->rows[seq] = t;
             if (ev_push(ev, uid, (int32_t)cat->track_id[t], ++seq, d)) return MR_ENOMEM;
         }
