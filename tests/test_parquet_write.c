@@ -353,12 +353,41 @@ TEST(pq_writer_failure_and_abort)
     mr_pq_col c = {.n_rows = 2, .values = v};
     mr_pq_writer *w;
     REQUIRE_OK(mr_pq_writer_open(&w, path, f, 1, NULL));
-    CHECK_ERR(mr_pq_writer_write(w, &c), "column 'small' is INT(8) but holds the value 300");
-    /* a failure while encoding poisons the writer: later writes and close fail */
-    v[1] = 2;
-    CHECK_ERR(mr_pq_writer_write(w, &c), "failed earlier");
-    CHECK_ERR(mr_pq_writer_close(w), "failed earlier");
-    CHECK(!mr_file_exists(path));
+    CHECK_ERR(mr_pq_writer_write(w, &c), "column 'small' is INT(8) but row 1 holds 300");
+    v[1] = -129;
+    CHECK_ERR(mr_pq_writer_write(w, &c), "row 1 holds -129");
+    uint8_t valid[2] = {1, 0}; /* a null slot's value is ignored */
+    c.valid = valid;
+    CHECK_ERR(mr_pq_writer_write(w, &c), "is required but row 1 is null");
+    c.valid = NULL;
+    v[1] = -128;
+    CHECK_OK(mr_pq_writer_write(w, &c));
+    CHECK_OK(mr_pq_writer_close(w));
+    CHECK(mr_file_exists(path));
+    remove(path);
+
+    /* strings must be UTF-8 */
+    mr_pq_field fs[1] = {{.name = "s", .type = MR_PQ_W_STRING, .nullable = 1}};
+    const char *txt = "ok\xc3\xa9" "\xe2\x82" "x" "\xed\xa0\x80" "\xc0\xaf" "\xf4\x90\x80\x80";
+    int64_t off[6] = {0, 4, 6, 7, 10, 12};
+    uint8_t sval[5] = {1, 0, 1, 1, 1};
+    mr_pq_col cs = {.n_rows = 1, .offsets = off, .bytes = (uint8_t *)txt, .valid = sval};
+    REQUIRE_OK(mr_pq_writer_open(&w, path, fs, 1, NULL));
+    CHECK_OK(mr_pq_writer_write(w, &cs));         /* "ok\u00e9" */
+    cs.n_rows = 2;
+    CHECK_OK(mr_pq_writer_write(w, &cs));         /* a cut sequence, but null */
+    sval[1] = 1;
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "row 1 is not valid UTF-8 (byte 0 is 0xe2)");
+    int64_t one[2][2] = {{7, 10}, {10, 12}};      /* a surrogate, an overlong '/' */
+    cs.n_rows = 1;
+    cs.offsets = one[0];
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    cs.offsets = one[1];
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    int64_t past[2] = {12, 16};                   /* U+110000 */
+    cs.offsets = past;
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    mr_pq_writer_abort(w);
     CHECK_INT(count_entries(dir), 0);
 
     /* abort after data was written leaves nothing, not even the temp file */
