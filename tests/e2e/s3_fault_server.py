@@ -16,6 +16,7 @@ the fault instead of the answer:
   key       403 InvalidAccessKeyId          sig    403 SignatureDoesNotMatch
   skew      403 RequestTimeTooSkewed, with a Date one hour ahead
   bucket    404 NoSuchBucket                none   no fault
+  corrupt   GET: the body with its first byte flipped (ETag unchanged)
   changed   GET: half the body, a reset, and the object is replaced (so the
             resumed GET with If-Match gets 412 Precondition Failed)
 Every request is logged to LOGFILE as "METHOD PATH?QUERY STATUS range=R".
@@ -181,6 +182,8 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.reset()
                 return "reset"
+            if fault == "corrupt":
+                chunk = bytes([chunk[0] ^ 1]) + chunk[1:]
             self.wfile.write(chunk)
             return 206 if rng else 200
         if self.command == "PUT":

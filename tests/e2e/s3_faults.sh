@@ -7,7 +7,8 @@
 # S3_MAX_ATTEMPTS attempts with no file at the final path; a multipart upload
 # survives faulty parts and is aborted when a part keeps failing; 403/404
 # answers and clock skew map to their own sentences; an object replaced in
-# the middle of a download (If-Match -> 412) is fetched again from the start.
+# the middle of a download (If-Match -> 412) is fetched again from the start;
+# bytes whose MD5 differs from the ETag are rejected.
 # sanitize: yes
 set -u
 T=$TEST_TMP
@@ -98,6 +99,16 @@ grep -q 'object changed, restarting the download' "$T/err" || fail "no restart a
 [ "$(count ' 412 ')" = 1 ] || fail "expected one 412 Precondition Failed"
 [ "$(sha256sum "$MUSREC_WORKDIR/data/raw/tracks.parquet" | cut -d' ' -f1)" = "$(expected_sha tracks-v2)" ] ||
   fail "tracks.parquet is not the replaced object"
+
+# 6b. bytes that do not match the ETag (MD5) never reach the final path
+server "corrupt body" corrupt 1 GET
+"$M" download --concurrency 1 2>"$T/err" && fail "a corrupt download succeeded"
+grep -q "GET s3://faulty/data/raw/tracks.parquet: the downloaded bytes have MD5 [0-9a-f]* but the ETag is [0-9a-f]*; removed the partial file" "$T/err" ||
+  fail "corruption not reported: $(tail -2 "$T/err")"
+[ ! -e "$MUSREC_WORKDIR/data/raw/tracks.parquet" ] && [ ! -e "$MUSREC_WORKDIR/data/raw/tracks.parquet.part" ] ||
+  fail "corrupt bytes were kept"
+"$M" download 2>"$T/err" || fail "the download after a corrupt one failed: $(tail -2 "$T/err")"
+check_files
 
 # 7. uploads: a multipart upload through faulty parts, then a part that keeps failing is aborted
 server "upload with faults" 500 3 PUT,POST
