@@ -437,18 +437,21 @@ TEST(pq_writer_bytes)
     char *data;
     size_t len;
     REQUIRE_OK(mr_read_file(path, &data, &len));
+    /* clang-format off */
     static const uint8_t head[] = {
-        'P',  'A',  'R', '1', 0x15, 0x00, /* 1: type DATA_PAGE (0) */
-        0x15, 0x18,                       /* 2: uncompressed_page_size 12 */
-        0x15, 0x18,                       /* 3: compressed_page_size 12 */
-        0x2c,                             /* 5: data_page_header (delta 2, struct) */
-        0x15, 0x06,                       /*   1: num_values 3 */
-        0x15, 0x00,                       /*   2: encoding PLAIN */
-        0x15, 0x06,                       /*   3: definition_level_encoding RLE (3) */
-        0x15, 0x06,                       /*   4: repetition_level_encoding RLE */
-        0x00, 0x00,                       /* stop, stop */
-        1,    0,    0,   0,   2,    0,    0, 0, 0xfd, 0xff, 0xff, 0xff,
+        'P', 'A', 'R', '1',
+        0x15, 0x00,     /* 1: type DATA_PAGE (0) */
+        0x15, 0x18,     /* 2: uncompressed_page_size 12 */
+        0x15, 0x18,     /* 3: compressed_page_size 12 */
+        0x2c,           /* 5: data_page_header (delta 2, struct) */
+        0x15, 0x06,     /*   1: num_values 3 */
+        0x15, 0x00,     /*   2: encoding PLAIN */
+        0x15, 0x06,     /*   3: definition_level_encoding RLE (3) */
+        0x15, 0x06,     /*   4: repetition_level_encoding RLE */
+        0x00, 0x00,     /* stop, stop */
+        1, 0, 0, 0, 2, 0, 0, 0, 0xfd, 0xff, 0xff, 0xff, /* PLAIN 1, 2, -3 */
     };
+    /* clang-format on */
     REQUIRE(len > sizeof head + 8);
     CHECK(memcmp(data, head, sizeof head) == 0);
     CHECK(memcmp(data + len - 4, "PAR1", 4) == 0);
