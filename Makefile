@@ -11,7 +11,7 @@ BUILD    := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
-PKGS     := openblas libzstd liblz4 snappy zlib libcurl libmicrohttpd libcjson
+PKGS     := openblas libzstd liblz4 snappy zlib libcurl libmicrohttpd libcjson libcrypto
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -fopenmp -MMD -MP -Isrc $(SANFLAGS) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

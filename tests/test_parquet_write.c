@@ -2,6 +2,7 @@
  * hand from the parquet and thrift specifications, and the writer's error
  * handling. The values written are checked by independent readers in
  * tests/e2e/parquet_roundtrip.sh (DuckDB, hyparquet). */
+#define _GNU_SOURCE /* memmem */
 #include <dirent.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -352,12 +353,41 @@ TEST(pq_writer_failure_and_abort)
     mr_pq_col c = {.n_rows = 2, .values = v};
     mr_pq_writer *w;
     REQUIRE_OK(mr_pq_writer_open(&w, path, f, 1, NULL));
-    CHECK_ERR(mr_pq_writer_write(w, &c), "column 'small' is INT(8) but holds the value 300");
-    /* a failure while encoding poisons the writer: later writes and close fail */
-    v[1] = 2;
-    CHECK_ERR(mr_pq_writer_write(w, &c), "failed earlier");
-    CHECK_ERR(mr_pq_writer_close(w), "failed earlier");
-    CHECK(!mr_file_exists(path));
+    CHECK_ERR(mr_pq_writer_write(w, &c), "column 'small' is INT(8) but row 1 holds 300");
+    v[1] = -129;
+    CHECK_ERR(mr_pq_writer_write(w, &c), "row 1 holds -129");
+    uint8_t valid[2] = {1, 0}; /* a null slot's value is ignored */
+    c.valid = valid;
+    CHECK_ERR(mr_pq_writer_write(w, &c), "is required but row 1 is null");
+    c.valid = NULL;
+    v[1] = -128;
+    CHECK_OK(mr_pq_writer_write(w, &c));
+    CHECK_OK(mr_pq_writer_close(w));
+    CHECK(mr_file_exists(path));
+    remove(path);
+
+    /* strings must be UTF-8 */
+    mr_pq_field fs[1] = {{.name = "s", .type = MR_PQ_W_STRING, .nullable = 1}};
+    const char *txt = "ok\xc3\xa9" "\xe2\x82" "x" "\xed\xa0\x80" "\xc0\xaf" "\xf4\x90\x80\x80";
+    int64_t off[6] = {0, 4, 6, 7, 10, 12};
+    uint8_t sval[5] = {1, 0, 1, 1, 1};
+    mr_pq_col cs = {.n_rows = 1, .offsets = off, .bytes = (uint8_t *)txt, .valid = sval};
+    REQUIRE_OK(mr_pq_writer_open(&w, path, fs, 1, NULL));
+    CHECK_OK(mr_pq_writer_write(w, &cs));         /* "ok\u00e9" */
+    cs.n_rows = 2;
+    CHECK_OK(mr_pq_writer_write(w, &cs));         /* a cut sequence, but null */
+    sval[1] = 1;
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "row 1 is not valid UTF-8 (byte 0 is 0xe2)");
+    int64_t one[2][2] = {{7, 10}, {10, 12}};      /* a surrogate, an overlong '/' */
+    cs.n_rows = 1;
+    cs.offsets = one[0];
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    cs.offsets = one[1];
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    int64_t past[2] = {12, 16};                   /* U+110000 */
+    cs.offsets = past;
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    mr_pq_writer_abort(w);
     CHECK_INT(count_entries(dir), 0);
 
     /* abort after data was written leaves nothing, not even the temp file */
@@ -474,4 +504,236 @@ TEST(pq_writer_thread_independent)
     free(data[0]);
     free(data[1]);
     free(a), free(b), free(so), free(lo), free(lv), free(bv), free(sb);
+}
+
+/* ---- round trip through musrec's own reader ---- */
+
+/* Deterministic test data: one column per writer type, nullable, flat or
+ * LIST, n rows. */
+typedef struct {
+    mr_pq_field f;
+    mr_pq_col c;
+} rt_col;
+
+static uint64_t rt_rng = 12345;
+static uint64_t rt_next(void)
+{
+    rt_rng ^= rt_rng << 13;
+    rt_rng ^= rt_rng >> 7;
+    rt_rng ^= rt_rng << 17;
+    return rt_rng;
+}
+
+static void rt_make(rt_col *t, int64_t n, int card)
+{
+    mr_pq_col *c = &t->c;
+    memset(c, 0, sizeof *c);
+    c->n_rows = n;
+    int64_t slots = n;
+    if (t->f.is_list) {
+        c->list_offsets = calloc((size_t)n + 1, 8);
+        c->list_valid = calloc((size_t)n + 1, 1);
+        for (int64_t r = 0; r < n; r++) {
+            uint64_t x = rt_next();
+            c->list_valid[r] = x % 7 != 0;
+            c->list_offsets[r + 1] = c->list_offsets[r] + (c->list_valid[r] ? (int64_t)(x >> 8) % 4 : 0);
+        }
+        slots = c->list_offsets[n];
+    } else {
+        c->valid = calloc((size_t)n + 1, 1);
+        for (int64_t r = 0; r < n; r++) c->valid[r] = rt_next() % 5 != 0;
+    }
+    c->n_slots = slots;
+    int w = t->f.type == MR_PQ_W_BOOL ? 1 : t->f.type == MR_PQ_W_STRING ? 0
+          : (t->f.type == MR_PQ_W_I64 || t->f.type == MR_PQ_W_TS_NS || t->f.type == MR_PQ_W_F64) ? 8 : 4;
+    if (w) {
+        c->values = calloc((size_t)slots + 1, (size_t)w);
+        for (int64_t s = 0; s < slots; s++) {
+            if (c->valid && !c->valid[s]) continue;
+            uint64_t x = rt_next() % (card ? (uint64_t)card : UINT64_MAX);
+            switch (t->f.type) {
+            case MR_PQ_W_BOOL: ((uint8_t *)c->values)[s] = x & 1; break;
+            case MR_PQ_W_F32: ((float *)c->values)[s] = (float)(int64_t)x / 7.0f; break;
+            case MR_PQ_W_F64: ((double *)c->values)[s] = (double)(int64_t)x / 3.0; break;
+            default:
+                if (w == 4) ((int32_t *)c->values)[s] = t->f.bit_width == 16 ? (int16_t)x : (int32_t)x;
+                else ((int64_t *)c->values)[s] = (int64_t)x;
+            }
+        }
+    } else {
+        c->offsets = calloc((size_t)slots + 1, 8);
+        c->bytes = malloc((size_t)slots * 24 + 1);
+        for (int64_t s = 0; s < slots; s++) {
+            int len = 0;
+            if (!c->valid || c->valid[s])
+                len = snprintf((char *)c->bytes + c->offsets[s], 24, "ж%llu",
+                               (unsigned long long)(rt_next() % (card ? (uint64_t)card : 1000000007)));
+            c->offsets[s + 1] = c->offsets[s] + len;
+        }
+    }
+}
+
+static void rt_free(rt_col *t)
+{
+    free(t->c.values);
+    free(t->c.offsets);
+    free(t->c.bytes);
+    free(t->c.valid);
+    free(t->c.list_offsets);
+    free(t->c.list_valid);
+}
+
+/* Value of slot s of a column as comparable bytes. */
+static int rt_slot_eq(const rt_col *t, int64_t s, const mr_pq_col *got, int64_t g)
+{
+    const mr_pq_col *c = &t->c;
+    int null_w = c->valid && !c->valid[s], null_g = got->valid && !got->valid[g];
+    if (null_w || null_g) return null_w == null_g;
+    if (t->f.type == MR_PQ_W_STRING) {
+        int64_t a = c->offsets[s + 1] - c->offsets[s], b = got->offsets[g + 1] - got->offsets[g];
+        return a == b && memcmp(c->bytes + c->offsets[s], got->bytes + got->offsets[g], (size_t)a) == 0;
+    }
+    int w = t->f.type == MR_PQ_W_BOOL ? 1
+          : (t->f.type == MR_PQ_W_I64 || t->f.type == MR_PQ_W_TS_NS || t->f.type == MR_PQ_W_F64) ? 8 : 4;
+    if (t->f.type == MR_PQ_W_BOOL) return !((uint8_t *)c->values)[s] == !((uint8_t *)got->values)[g];
+    return memcmp((uint8_t *)c->values + s * w, (uint8_t *)got->values + g * w, (size_t)w) == 0;
+}
+
+/* Writes cols with opts, reads every row group back and compares. */
+static void roundtrip(rt_col *cols, int nf, int64_t n, const mr_pq_write_opts *o, const char *name)
+{
+    char *path = mr_path_join(mr_test_tmpdir(), name);
+    mr_pq_field *f = calloc((size_t)nf, sizeof *f);
+    mr_pq_col *c = calloc((size_t)nf, sizeof *c);
+    for (int i = 0; i < nf; i++) f[i] = cols[i].f, c[i] = cols[i].c;
+    mr_pq_writer *w;
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, nf, o));
+    REQUIRE_OK(mr_pq_writer_kv(w, "k", "v1"));
+    REQUIRE_OK(mr_pq_writer_kv(w, "k", "v2"));
+    REQUIRE_OK(mr_pq_writer_write(w, c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    mr_pq_reader *r;
+    REQUIRE_OK(mr_pq_open(&r, path));
+    CHECK_INT(mr_pq_num_rows(r), n);
+    CHECK_INT(mr_pq_num_columns(r), nf);
+    int64_t rg_rows = o->row_group_rows ? o->row_group_rows : 1048576;
+    CHECK_INT(mr_pq_num_row_groups(r), (n + rg_rows - 1) / rg_rows);
+    CHECK_STR(mr_pq_kv(r, "k"), "v2");
+    for (int i = 0; i < nf; i++) {
+        const mr_pq_column_info *ci = mr_pq_column(r, i);
+        const rt_col *t = &cols[i];
+        CHECK_STR(ci->name, t->f.name);
+        CHECK_INT(ci->list_depth, t->f.is_list);
+        CHECK_INT(ci->nullable, t->f.nullable);
+        if (t->f.type == MR_PQ_W_TS_NS)
+            CHECK(ci->logical == MR_PQ_L_TIMESTAMP && ci->unit == MR_PQ_NANOS && !ci->utc);
+        if (t->f.type == MR_PQ_W_DATE) CHECK(ci->logical == MR_PQ_L_DATE);
+        if (t->f.type == MR_PQ_W_STRING) CHECK(ci->logical == MR_PQ_L_STRING);
+        if (t->f.bit_width) CHECK(ci->logical == MR_PQ_L_INT && ci->bit_width == t->f.bit_width && ci->is_signed);
+        int64_t row = 0;
+        int bad = 0;
+        for (int g = 0; g < mr_pq_num_row_groups(r); g++) {
+            mr_pq_col got = {0};
+            if (mr_pq_read(r, g, i, &got)) {
+                mr_test_fail(__FILE__, __LINE__, "%s column %s row group %d: %s", name, t->f.name, g,
+                             mr_errmsg());
+                bad = 1;
+                break;
+            }
+            for (int64_t q = 0; q < got.n_rows && !bad; q++, row++) {
+                if (!t->f.is_list) {
+                    bad = !rt_slot_eq(t, row, &got, q);
+                    continue;
+                }
+                int wn = t->c.list_valid && !t->c.list_valid[row];
+                int gn = got.list_valid && !got.list_valid[q];
+                int64_t wl = t->c.list_offsets[row + 1] - t->c.list_offsets[row];
+                int64_t gl = got.list_offsets[q + 1] - got.list_offsets[q];
+                bad = wn != gn || wl != gl;
+                for (int64_t e = 0; e < wl && !bad; e++)
+                    bad = !rt_slot_eq(t, t->c.list_offsets[row] + e, &got, got.list_offsets[q] + e);
+            }
+            if (bad) mr_test_fail(__FILE__, __LINE__, "%s column %s differs at row %lld", name, t->f.name, (long long)row);
+            mr_pq_col_free(&got);
+        }
+        if (!bad) CHECK_INT(row, n);
+    }
+    mr_pq_close(r);
+    free(f);
+    free(c);
+    free(path);
+}
+
+TEST(pq_writer_roundtrip_own_reader)
+{
+    static const mr_pq_wtype types[] = {MR_PQ_W_BOOL, MR_PQ_W_I32, MR_PQ_W_I32, MR_PQ_W_I64,
+                                        MR_PQ_W_F32, MR_PQ_W_F64, MR_PQ_W_STRING, MR_PQ_W_DATE,
+                                        MR_PQ_W_TS_NS};
+    static const char *names[] = {"b", "i32", "i16", "i64", "f", "d", "s", "dt", "ts"};
+    enum { NT = 9, N = 3000 };
+    rt_col cols[2 * NT];
+    mr_pq_codec codecs[] = {MR_PQ_UNCOMPRESSED, MR_PQ_SNAPPY, MR_PQ_ZSTD, MR_PQ_GZIP};
+    for (int k = 0; k < 8; k++) {
+        char lname[NT][16];
+        for (int i = 0; i < 2 * NT; i++) {
+            int t = i % NT;
+            cols[i].f = (mr_pq_field){.name = names[t], .type = types[t], .nullable = 1,
+                                      .bit_width = t == 2 ? 16 : 0, .is_list = i >= NT};
+            if (i >= NT) {
+                snprintf(lname[t], sizeof lname[t], "l%s", names[t]);
+                cols[i].f.name = lname[t];
+                cols[i].f.nullable = t % 2; /* required and optional lists */
+            }
+            rt_make(&cols[i], N, k >= 4 ? 30 : 0); /* k >= 4: dictionary-friendly */
+            if (i >= NT && !cols[i].f.nullable) {
+                free(cols[i].c.list_valid);
+                cols[i].c.list_valid = NULL;
+            }
+        }
+        mr_pq_write_opts o = mr_pq_write_opts_default();
+        o.codec = codecs[k % 4];
+        o.row_group_rows = 1100;
+        o.page_bytes = 1000;
+        o.page_crc = 1;
+        char name[32];
+        snprintf(name, sizeof name, "rt%d.parquet", k);
+        roundtrip(cols, 2 * NT, N, &o, name);
+        for (int i = 0; i < 2 * NT; i++) rt_free(&cols[i]);
+    }
+}
+
+/* A flipped byte in a page must fail our reader's check of the CRC we wrote. */
+TEST(pq_writer_crc_detects_corruption)
+{
+    char *path = mr_path_join(mr_test_tmpdir(), "crc.parquet");
+    mr_pq_field f[1] = {{.name = "a", .type = MR_PQ_W_I64}};
+    int64_t v[100];
+    for (int i = 0; i < 100; i++) v[i] = i * 1000003LL;
+    mr_pq_col c = {.n_rows = 100, .values = v};
+    mr_pq_write_opts o = {.codec = MR_PQ_UNCOMPRESSED, .page_crc = 1};
+    mr_pq_writer *w;
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, 1, &o));
+    REQUIRE_OK(mr_pq_writer_write(w, &c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    mr_pq_reader *r;
+    mr_pq_col got = {0};
+    REQUIRE_OK(mr_pq_open(&r, path));
+    CHECK_OK(mr_pq_read(r, 0, 0, &got));
+    CHECK(got.n_slots == 100 && ((int64_t *)got.values)[99] == v[99]);
+    mr_pq_col_free(&got);
+    mr_pq_close(r);
+    char *data;
+    size_t len;
+    REQUIRE_OK(mr_read_file(path, &data, &len));
+    /* value 50 (8 bytes) sits 400 bytes into the page data; find it */
+    char *at = memmem(data, len, &v[50], 8);
+    REQUIRE(at != NULL);
+    at[0] ^= 1;
+    REQUIRE_OK(mr_write_file_atomic(path, data, len));
+    free(data);
+    REQUIRE_OK(mr_pq_open(&r, path));
+    CHECK_ERR(mr_pq_read(r, 0, 0, &got), "CRC");
+    mr_pq_col_free(&got);
+    mr_pq_close(r);
+    free(path);
 }

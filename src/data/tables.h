@@ -48,6 +48,12 @@ int mr_events_read(const char *path, int with_raw_ids, mr_events *ev);
 /* Writes ev (which must have raw ids) atomically. */
 int mr_events_write(const char *path, const mr_events *ev);
 void mr_events_free(mr_events *ev);
+/* Writes the rows of ev whose day is in [day_from, day_to), in order. Raw
+ * ids come from ev->user_id / ev->track_id when present, else from the
+ * lookups user_ids[user_idx] and track_ids[item_idx] (so a caller need not
+ * hold raw ids per event). */
+int mr_events_write_days(const char *path, const mr_events *ev, int32_t day_from, int32_t day_to,
+                         const int32_t *user_ids, const int64_t *track_ids, int64_t *n_written);
 
 typedef struct {
     int32_t n;

@@ -572,6 +572,52 @@ static int add_leaf(schema_ctx *s, const walk_state *w, int idx)
 }
 
 static int walk(schema_ctx *s, int idx, walk_state w, int depth);
+static int walk_list(schema_ctx *s, int idx, walk_state w, int depth);
+
+static int walk_children(schema_ctx *s, int idx, walk_state w, int depth)
+{
+    for (int c = s->first_child[idx]; c >= 0; c = s->next_sibling[c]) {
+        int rc = walk(s, c, w, depth + 1);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* A LIST-annotated group whose one child is repeated; the group's own
+ * levels are already in w. Finds the element by the backward-compatibility
+ * rules and walks into it. */
+static int walk_list(schema_ctx *s, int idx, walk_state w, int depth)
+{
+    const mr_pq_selem *e = &s->m->schema[idx];
+    int c0 = s->first_child[idx];
+    const mr_pq_selem *rep = &s->m->schema[c0];
+    if (depth > 64) return mr_err(MR_EFORMAT, "corrupt footer: schema nested more than 64 levels");
+    if (w.nlists >= MR_PQ_MAX_LIST_DEPTH) {
+        if (!w.unsupported) w.unsupported = "a list nested too deeply";
+    } else {
+        int k = w.nlists++;
+        w.list_def[k] = w.def;
+        w.elem_def[k] = w.def + 1;
+    }
+    path_push(&w, rep);
+    w.def += 1;
+    w.rep += 1;
+    if (rep->num_children <= 0 && rep->type >= 0) return add_leaf(s, &w, c0); /* 2-level */
+    if (rep->num_children <= 0)
+        return mr_err(MR_EFORMAT, "corrupt footer: group '%.*s' has no children", (int)rep->name_len, rep->name);
+    /* The repeated group is the element itself when it has several fields
+     * or carries the old 'array' / '<list>_tuple' names; else its one child
+     * is (3-level). */
+    char tuple[300];
+    snprintf(tuple, sizeof tuple, "%.*s_tuple", (int)e->name_len, e->name);
+    if (rep->num_children == 1 && !name_eq(rep, "array") && !name_eq(rep, tuple))
+        return walk(s, s->first_child[c0], w, depth + 2);
+    int g0 = s->first_child[c0];
+    if (is_list(rep) && rep->num_children == 1 && s->m->schema[g0].repetition == 2)
+        return walk_list(s, c0, w, depth + 1); /* a list of lists */
+    if (!w.unsupported) w.unsupported = is_map(rep) ? "a MAP" : "a LIST of STRUCT";
+    return walk_children(s, c0, w, depth + 1);
+}
 
 /* Enters node idx (adds its levels and name) and dispatches on its kind. */
 static int walk(schema_ctx *s, int idx, walk_state w, int depth)
@@ -604,35 +650,7 @@ static int walk(schema_ctx *s, int idx, walk_state w, int depth)
     if (is_map(e)) {
         if (!w.unsupported) w.unsupported = "a MAP";
     } else if (is_list(e) && !repeated && e->num_children == 1 && s->m->schema[c0].repetition == 2) {
-        const mr_pq_selem *rep = &s->m->schema[c0];
-        if (w.nlists >= MR_PQ_MAX_LIST_DEPTH) {
-            if (!w.unsupported) w.unsupported = "a list nested too deeply";
-        } else {
-            int k = w.nlists++;
-            w.list_def[k] = w.def;
-            w.elem_def[k] = w.def + 1;
-        }
-        int rep_is_leaf = rep->num_children <= 0 && rep->type >= 0;
-        /* The repeated level itself is the element when it is a primitive
-         * (2-level), or a group with several fields or named like the old
-         * 'array' / '<name>_tuple' forms (a list of structs). */
-        char tuple[300];
-        snprintf(tuple, sizeof tuple, "%.*s_tuple", (int)e->name_len, e->name);
-        if (rep_is_leaf) {
-            path_push(&w, rep);
-            w.def += 1;
-            w.rep += 1;
-            return add_leaf(s, &w, c0);
-        }
-        if (rep->num_children != 1 || name_eq(rep, "array") || name_eq(rep, tuple)) {
-            if (!w.unsupported) w.unsupported = "a LIST of STRUCT";
-            w.nlists--; /* the generic walk below re-enters the repeated group */
-        } else {
-            path_push(&w, rep);
-            w.def += 1;
-            w.rep += 1;
-            return walk(s, s->first_child[c0], w, depth + 2);
-        }
+        return walk_list(s, idx, w, depth);
     } else if (is_list(e)) {
         if (!w.unsupported) w.unsupported = "a malformed LIST";
     } else if (repeated) {
@@ -642,11 +660,7 @@ static int walk(schema_ctx *s, int idx, walk_state w, int depth)
     }
     /* Unsupported groups: still list their leaves, with levels, so that
      * `schema` shows them and reading names the reason. */
-    for (int c = c0; c >= 0; c = s->next_sibling[c]) {
-        int rc = walk(s, c, w, depth + 1);
-        if (rc) return rc;
-    }
-    return 0;
+    return walk_children(s, idx, w, depth);
 }
 
 void mr_pq_columns_free(mr_pq_column_info *cols, int n)

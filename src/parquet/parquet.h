@@ -137,6 +137,11 @@ void mr_pq_close(mr_pq_reader *r);
  * the machine has); a chunk needing more fails with MR_EFORMAT. For fuzzing
  * and for services reading untrusted files. */
 void mr_pq_set_alloc_limit(mr_pq_reader *r, size_t bytes);
+/* Keeps INT96 values as their 12 raw bytes (nanoseconds of the day, then
+ * the Julian day, little-endian) instead of converting to int64 ns, which
+ * cannot hold dates outside 1677..2262 (reading such a value otherwise
+ * fails with MR_EUNSUPPORTED). */
+void mr_pq_set_int96_raw(mr_pq_reader *r, int raw);
 
 const char *mr_pq_path(const mr_pq_reader *r);
 int64_t mr_pq_num_rows(const mr_pq_reader *r);

@@ -47,6 +47,7 @@ struct mr_pq_reader {
     int n_cols;
     int64_t *rg_first_row;  /* n_rg + 1 */
     size_t alloc_limit;
+    int int96_raw;          /* keep INT96 as 12 raw bytes */
 };
 
 static int read_at(const mr_pq_reader *r, int64_t off, size_t len, uint8_t *dst)
@@ -166,6 +167,7 @@ int mr_pq_open_mem(mr_pq_reader **out, const void *data, size_t len, const char 
 }
 
 void mr_pq_set_alloc_limit(mr_pq_reader *r, size_t bytes) { r->alloc_limit = bytes; }
+void mr_pq_set_int96_raw(mr_pq_reader *r, int raw) { r->int96_raw = raw != 0; }
 
 void mr_pq_close(mr_pq_reader *r)
 {
@@ -253,8 +255,9 @@ void mr_pq_col_free(mr_pq_col *c)
 
 /* ---- column chunk decoding ---- */
 
-static int value_width(const mr_pq_column_info *ci)
+static int value_width(const mr_pq_reader *r, const mr_pq_column_info *ci)
 {
+    if (ci->physical == MR_PQ_INT96 && r->int96_raw) return 12;
     switch (ci->physical) {
     case MR_PQ_BOOLEAN: return 1;
     case MR_PQ_INT32:
@@ -338,16 +341,22 @@ static int grow(chunk_ctx *x, void **p, size_t *cap, size_t want)
     return 0;
 }
 
-static void int96_to_ns(const uint8_t *src, int64_t *dst, size_t n)
+/* INT96 (Impala/Spark): nanoseconds of the day, then the Julian day
+ * (2440588 is 1970-01-01). Returns the index of the first value outside
+ * int64 nanoseconds (years 1677..2262), or n. */
+static size_t int96_to_ns(const uint8_t *src, int64_t *dst, size_t n)
 {
     for (size_t i = 0; i < n; i++, src += 12) {
-        uint64_t nanos;
+        int64_t nanos, v;
         uint32_t jd;
         memcpy(&nanos, src, 8);
         memcpy(&jd, src + 8, 4);
-        /* Julian day 2440588 is 1970-01-01. Wraps rather than traps on junk. */
-        dst[i] = (int64_t)(((uint64_t)(int64_t)((int64_t)jd - 2440588)) * 86400000000000ull + nanos);
+        if (__builtin_mul_overflow((int64_t)jd - 2440588, (int64_t)86400000000000, &v) ||
+            __builtin_add_overflow(v, nanos, &v))
+            return i;
+        dst[i] = v;
     }
+    return n;
 }
 
 /* PLAIN fixed-width values: n values from (p, len) into dst. *used gets the
@@ -363,8 +372,13 @@ static int plain_fixed(chunk_ctx *x, const uint8_t *p, size_t len, uint8_t *dst,
     }
     size_t w = t == MR_PQ_INT96 ? 12 : (size_t)x->width;
     if (w == 0 || n > len / w) return CERR(x, MR_EFORMAT, "PLAIN data: %zu values of %zu bytes need more than %zu bytes", n, w, len);
-    if (t == MR_PQ_INT96) int96_to_ns(p, (int64_t *)dst, n);
-    else memcpy(dst, p, n * w);
+    if (t == MR_PQ_INT96 && x->width == 8) {
+        size_t bad = int96_to_ns(p, (int64_t *)dst, n);
+        if (bad < n)
+            return CERR(x, MR_EUNSUPPORTED, "unsupported: INT96 timestamp %zu is outside the int64 nanosecond range (years 1677-2262)", bad);
+    } else {
+        memcpy(dst, p, n * w);
+    }
     *used = n * w;
     return 0;
 }
@@ -836,7 +850,7 @@ static int read_chunk(chunk_ctx *x)
         return CERR(x, MR_EFORMAT, "column chunk holds %lld values, the row group %lld rows", (long long)c->num_values, (long long)rows);
     x->rows_cap = rows;
     x->levels_cap = c->num_values;
-    x->width = value_width(ci);
+    x->width = value_width(r, ci);
 
     if ((rc = charge(x, (size_t)len))) return rc;
     uint8_t *owned = NULL;

@@ -7,13 +7,19 @@
 # beside each; scripts/oracle/pq_roundtrip_check.mjs reads every file with
 # DuckDB and hyparquet, compares row by row, and checks each row group's
 # statistics (DuckDB parquet_metadata) against the true min/max/null count.
+# Under SANITIZE=1 the fixture links the ASan/UBSan build of the library.
+# sanitize: yes
 set -eu
-LIB=build/libmusrec.a
+LIB=build/libmusrec.a SANFLAGS=
+if [ "${SANITIZE:-0}" = 1 ]; then
+  LIB=build-san/libmusrec.a
+  SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
+fi
 [ -f "$LIB" ] || { echo "no $LIB: run make first"; exit 1; }
 command -v node >/dev/null || { echo "node is not installed"; exit 77; }
 [ -d "$ORACLE_DIR/node_modules/@duckdb/node-api" ] || { echo "npm oracles missing: make deps"; exit 77; }
 PKGS="openblas libzstd liblz4 snappy zlib libcurl libmicrohttpd libcjson"
-cc -std=gnu11 -O1 -g -fopenmp -Wall -Wextra -Werror -Isrc tests/pqwrite_fixture.c "$LIB" \
+cc -std=gnu11 -O1 -g -fopenmp -Wall -Wextra -Werror $SANFLAGS -Isrc tests/pqwrite_fixture.c "$LIB" \
    $(pkg-config --libs $PKGS) -lxgboost -lm -o "$TEST_TMP/fixture"
 mkdir -p "$TEST_TMP/files"
 "$TEST_TMP/fixture" "$TEST_TMP/files"
