@@ -353,12 +353,41 @@ TEST(pq_writer_failure_and_abort)
     mr_pq_col c = {.n_rows = 2, .values = v};
     mr_pq_writer *w;
     REQUIRE_OK(mr_pq_writer_open(&w, path, f, 1, NULL));
-    CHECK_ERR(mr_pq_writer_write(w, &c), "column 'small' is INT(8) but holds the value 300");
-    /* a failure while encoding poisons the writer: later writes and close fail */
-    v[1] = 2;
-    CHECK_ERR(mr_pq_writer_write(w, &c), "failed earlier");
-    CHECK_ERR(mr_pq_writer_close(w), "failed earlier");
-    CHECK(!mr_file_exists(path));
+    CHECK_ERR(mr_pq_writer_write(w, &c), "column 'small' is INT(8) but row 1 holds 300");
+    v[1] = -129;
+    CHECK_ERR(mr_pq_writer_write(w, &c), "row 1 holds -129");
+    uint8_t valid[2] = {1, 0}; /* a null slot's value is ignored */
+    c.valid = valid;
+    CHECK_ERR(mr_pq_writer_write(w, &c), "is required but row 1 is null");
+    c.valid = NULL;
+    v[1] = -128;
+    CHECK_OK(mr_pq_writer_write(w, &c));
+    CHECK_OK(mr_pq_writer_close(w));
+    CHECK(mr_file_exists(path));
+    remove(path);
+
+    /* strings must be UTF-8 */
+    mr_pq_field fs[1] = {{.name = "s", .type = MR_PQ_W_STRING, .nullable = 1}};
+    const char *txt = "ok\xc3\xa9" "\xe2\x82" "x" "\xed\xa0\x80" "\xc0\xaf" "\xf4\x90\x80\x80";
+    int64_t off[6] = {0, 4, 6, 7, 10, 12};
+    uint8_t sval[5] = {1, 0, 1, 1, 1};
+    mr_pq_col cs = {.n_rows = 1, .offsets = off, .bytes = (uint8_t *)txt, .valid = sval};
+    REQUIRE_OK(mr_pq_writer_open(&w, path, fs, 1, NULL));
+    CHECK_OK(mr_pq_writer_write(w, &cs));         /* "ok\u00e9" */
+    cs.n_rows = 2;
+    CHECK_OK(mr_pq_writer_write(w, &cs));         /* a cut sequence, but null */
+    sval[1] = 1;
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "row 1 is not valid UTF-8 (byte 0 is 0xe2)");
+    int64_t one[2][2] = {{7, 10}, {10, 12}};      /* a surrogate, an overlong '/' */
+    cs.n_rows = 1;
+    cs.offsets = one[0];
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    cs.offsets = one[1];
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    int64_t past[2] = {12, 16};                   /* U+110000 */
+    cs.offsets = past;
+    CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
+    mr_pq_writer_abort(w);
     CHECK_INT(count_entries(dir), 0);
 
     /* abort after data was written leaves nothing, not even the temp file */
@@ -705,6 +734,111 @@ TEST(pq_writer_crc_detects_corruption)
     REQUIRE_OK(mr_pq_open(&r, path));
     CHECK_ERR(mr_pq_read(r, 0, 0, &got), "CRC");
     mr_pq_col_free(&got);
+    mr_pq_close(r);
+    free(path);
+}
+
+/* A plain decoder of the RLE/bit-packed hybrid, written from the spec for
+ * this test: returns the number of values decoded (at most cap). */
+static int64_t rle_decode_ref(const uint8_t *p, size_t n, int bw, uint32_t *out, int64_t cap)
+{
+    size_t i = 0;
+    int64_t k = 0;
+    while (i < n && k < cap) {
+        uint64_t h = 0;
+        int sh = 0;
+        while (i < n) {
+            h |= (uint64_t)(p[i] & 0x7f) << sh;
+            sh += 7;
+            if (!(p[i++] & 0x80)) break;
+        }
+        if (h & 1) { /* bit-packed: (h >> 1) groups of 8 values */
+            int64_t cnt = (int64_t)(h >> 1) * 8;
+            for (int64_t j = 0; j < cnt; j++) {
+                uint64_t v = 0;
+                for (int b = 0; b < bw; b++) {
+                    uint64_t bit = (uint64_t)j * bw + b;
+                    if (i + bit / 8 >= n) return -1;
+                    v |= (uint64_t)(p[i + bit / 8] >> (bit % 8) & 1) << b;
+                }
+                if (k < cap) out[k++] = (uint32_t)v;
+            }
+            i += (size_t)(h >> 1) * bw;
+        } else { /* run: h >> 1 copies of a value in ceil(bw/8) bytes */
+            uint32_t v = 0;
+            for (int b = 0; b < (bw + 7) / 8; b++) v |= (uint32_t)p[i++] << (8 * b);
+            for (uint64_t j = 0; j < h >> 1 && k < cap; j++) out[k++] = v;
+        }
+    }
+    return i == n ? k : -1;
+}
+
+TEST(pq_rle_property)
+{
+    enum { MAXN = 3000 };
+    uint32_t *v = malloc(MAXN * sizeof *v), *back = malloc((MAXN + 8) * sizeof *back);
+    uint8_t *v8 = malloc(MAXN);
+    mr_pq_obuf b = {0};
+    uint64_t x = 777;
+    int bad = 0;
+    for (int trial = 0; trial < 400 && !bad; trial++) {
+        int bw = trial % 33;
+        uint32_t mask = bw == 32 ? UINT32_MAX : (1u << bw) - 1;
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int64_t n = (int64_t)(x >> 33) % MAXN;
+        /* runs of random lengths (1..20), so both run kinds and borrowing occur */
+        for (int64_t i = 0; i < n;) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            int64_t len = 1 + (int64_t)(x >> 59) % 20;
+            uint32_t val = (uint32_t)(x >> 17) & mask;
+            for (int64_t j = 0; j < len && i < n; j++) v[i++] = val;
+        }
+        b.n = 0;
+        mr_pq_rle_u32(&b, v, n, bw);
+        int64_t got = rle_decode_ref(b.p, b.n, bw, back, n + 8);
+        /* the decoder sees padding values of the last group too */
+        bad = got < n || got > n + 7 || (n && memcmp(v, back, (size_t)n * 4) != 0);
+        if (bad) mr_test_fail(__FILE__, __LINE__, "u32 trial %d: width %d, %lld values, decoded %lld", trial, bw, (long long)n, (long long)got);
+        if (bw <= 8 && !bad) {
+            for (int64_t i = 0; i < n; i++) v8[i] = (uint8_t)v[i];
+            b.n = 0;
+            mr_pq_rle_u8(&b, v8, n, bw);
+            got = rle_decode_ref(b.p, b.n, bw, back, n + 8);
+            bad = got < n || got > n + 7 || (n && memcmp(v, back, (size_t)n * 4) != 0);
+            if (bad) mr_test_fail(__FILE__, __LINE__, "u8 trial %d: width %d, %lld values", trial, bw, (long long)n);
+        }
+    }
+    free(v), free(back), free(v8);
+    mr_pq_obuf_free(&b);
+}
+
+/* Offsets need not start at 0: a caller may pass a slice of bigger arrays. */
+TEST(pq_writer_offset_slices)
+{
+    char *path = mr_path_join(mr_test_tmpdir(), "slice.parquet");
+    mr_pq_field f[2] = {{.name = "l", .type = MR_PQ_W_I64, .is_list = 1},
+                        {.name = "s", .type = MR_PQ_W_STRING}};
+    int64_t lo[4] = {2, 4, 4, 5}, lv[5] = {-1, -1, 10, 11, 12};
+    int64_t so[4] = {3, 5, 5, 8};
+    mr_pq_col c[2] = {{.n_rows = 3, .n_slots = 5, .values = lv, .list_offsets = lo},
+                      {.n_rows = 3, .offsets = so, .bytes = (uint8_t *)"xxxabcde"}};
+    mr_pq_writer *w;
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, 2, NULL));
+    REQUIRE_OK(mr_pq_writer_write(w, c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    mr_pq_reader *r;
+    REQUIRE_OK(mr_pq_open(&r, path));
+    mr_pq_col a = {0}, s = {0};
+    REQUIRE_OK(mr_pq_read(r, 0, 0, &a));
+    REQUIRE_OK(mr_pq_read(r, 0, 1, &s));
+    REQUIRE(a.n_rows == 3 && a.n_slots == 3 && s.n_rows == 3);
+    CHECK(a.list_offsets[0] == 0 && a.list_offsets[1] == 2 && a.list_offsets[2] == 2 && a.list_offsets[3] == 3);
+    CHECK(((int64_t *)a.values)[0] == 10 && ((int64_t *)a.values)[2] == 12);
+    CHECK(s.offsets[1] - s.offsets[0] == 2 && memcmp(s.bytes + s.offsets[0], "ab", 2) == 0);
+    CHECK(s.offsets[2] == s.offsets[1]);
+    CHECK(s.offsets[3] - s.offsets[2] == 3 && memcmp(s.bytes + s.offsets[2], "cde", 3) == 0);
+    mr_pq_col_free(&a);
+    mr_pq_col_free(&s);
     mr_pq_close(r);
     free(path);
 }

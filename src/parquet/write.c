@@ -258,6 +258,42 @@ int mr_pq_writer_kv(mr_pq_writer *w, const char *key, const char *value)
 
 /* ---- input validation ---- */
 
+/* Offset of the first byte of p[0..n) that is not valid UTF-8 (overlong
+ * forms, surrogates and code points past U+10FFFF included), or -1. */
+static int64_t utf8_bad(const uint8_t *p, int64_t n)
+{
+    int64_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        int len;
+        uint32_t cp, min;
+        if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
+        else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
+        else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
+        else return i;
+        if (i + len > n) return i;
+        for (int k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+        i += len;
+    }
+    return -1;
+}
+
 /* Checks one column batch against its field, before anything is encoded. */
 static int check_col(const mr_pq_writer *w, const wfield *f, const mr_pq_col *c, int64_t n)
 {
@@ -325,8 +361,28 @@ static int check_col(const mr_pq_writer *w, const wfield *f, const mr_pq_col *c,
         }
         if (!c->bytes && o[s1] > o[s0])
             return mr_err(MR_EINVAL, "writing %s: string column '%s' has no bytes", p, nm);
+        const uint8_t *valid = f->is_list ? NULL : c->valid;
+        for (int64_t s = s0; s < s1; s++) {
+            if (valid && !valid[s]) continue;
+            int64_t bad = utf8_bad(c->bytes + o[s], o[s + 1] - o[s]);
+            if (bad >= 0)
+                return mr_err(MR_EINVAL,
+                              "writing %s: column '%s' %s %lld is not valid UTF-8 (byte %lld is "
+                              "0x%02x)", p, nm, f->is_list ? "element" : "row", (long long)s,
+                              (long long)bad, c->bytes[o[s] + bad]);
+        }
     } else if (!c->values) {
         return mr_err(MR_EINVAL, "writing %s: column '%s' has no values", p, nm);
+    } else if (f->type == MR_PQ_W_I32 && (f->bit_width == 8 || f->bit_width == 16)) {
+        /* INT(8)/INT(16) values must fit their annotation */
+        const int32_t *v = c->values;
+        const uint8_t *valid = f->is_list ? NULL : c->valid;
+        int32_t lim = f->bit_width == 8 ? 127 : 32767;
+        for (int64_t s = s0; s < s1; s++)
+            if ((v[s] > lim || v[s] < -lim - 1) && (!valid || valid[s]))
+                return mr_err(MR_EINVAL, "writing %s: column '%s' is INT(%d) but %s %lld holds %d",
+                              p, nm, f->bit_width, f->is_list ? "element" : "row", (long long)s,
+                              (int)v[s]);
     }
     return 0;
 }
@@ -436,19 +492,6 @@ static void compute_stats(const wfield *f, const mr_pq_col *col, const uint8_t *
     }
 }
 
-static int check_range(const mr_pq_writer *w, const wfield *f, const wcol *cs)
-{
-    if (f->type != MR_PQ_W_I32 || (f->bit_width != 8 && f->bit_width != 16) || !cs->has_minmax)
-        return 0;
-    int32_t lo, hi, lim = f->bit_width == 8 ? 127 : 32767;
-    memcpy(&lo, cs->min, 4);
-    memcpy(&hi, cs->max, 4);
-    int32_t bad = lo < -lim - 1 ? lo : hi > lim ? hi : 0;
-    if (lo < -lim - 1 || hi > lim)
-        return mr_err(MR_EINVAL, "writing %s: column '%s' is INT(%d) but holds the value %d",
-                      w->path, f->name, f->bit_width, (int)bad);
-    return 0;
-}
 
 /* ---- pages ---- */
 
@@ -552,7 +595,6 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
     int64_t nonnull = f->is_list ? s1 - s0 : (s1 - s0) - nulls;
 
     compute_stats(f, col, bytes, s0, s1, cs);
-    if ((rc = check_range(w, f, cs))) return rc;
 
     /* dictionary attempt */
     int bw = 0;
