@@ -47,6 +47,11 @@ sql "COPY (SELECT user_id::INTEGER AS user_id, user_idx::INTEGER AS user_idx FRO
 M="$MUSREC_BIN --quiet --workdir $W --threads 2"
 $M als --factors 8 --iterations 6 --top-n 20 --alpha 4
 $M similar --top-n 5
+# the same seed gives the same model and lists with one thread
+W1=$TEST_TMP/w1; mkdir -p "$W1/data"; cp -r "$W/data/preprocessed" "$W1/data/"
+$MUSREC_BIN --quiet --workdir "$W1" --threads 1 als --factors 8 --iterations 6 --top-n 20 --alpha 4
+cmp "$W/models/als_model.bin" "$W1/models/als_model.bin" || { echo "model differs between 1 and 2 threads"; exit 1; }
+cmp "$W/results/personal_als.parquet" "$W1/results/personal_als.parquet" || { echo "lists differ between 1 and 2 threads"; exit 1; }
 sql "COPY (SELECT * FROM '$W/results/personal_als.parquet') TO '$TEST_TMP/personal.csv' (HEADER)" \
     "COPY (SELECT * FROM '$W/results/similar.parquet') TO '$TEST_TMP/similar.csv' (HEADER)"
 $PY - "$W" "$TEST_TMP" <<'EOF'
