@@ -94,6 +94,15 @@ server "permanent reset" reset -1 GET
 grep -q 'failed after 4 attempts: connection reset or closed early' "$T/err" || fail "no clear final error: $(tail -2 "$T/err")"
 ls "$MUSREC_WORKDIR/data/raw/"*.parquet 2>/dev/null && fail "a file exists at a final path"
 [ -s "$MUSREC_WORKDIR/data/raw/interactions.parquet.part" ] || fail "no .part kept for a later resume"
+# that one-stream .part is picked up by a download in parallel ranges
+have=$(stat -c %s "$MUSREC_WORKDIR/data/raw/interactions.parquet.part")
+ws=$MUSREC_WORKDIR
+server "one-stream .part resumed as ranges" none 0
+export MUSREC_WORKDIR=$ws
+S3_DOWNLOAD_SPLIT=1000000 "$M" download --concurrency 4 2>"$T/err" || fail "download failed: $(tail -2 "$T/err")"
+grep -q "resuming download key=data/raw/interactions.parquet from_byte=$have bytes=2000000 ranges=4" "$T/err" ||
+  fail "the .part of $have bytes was not resumed as ranges: $(grep interactions "$T/err")"
+check_files
 
 # 6. the object changes between HEAD and GET: If-Match fails, download restarts and gets the new bytes
 server "object changed" changed 1 GET
