@@ -634,8 +634,229 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
 
 /* ---- copy ---- */
 
-#ifdef MR_PQ_HAVE_WRITER
-#endif
+/* The writer's field for a column we read, or an error naming what it
+ * cannot write. Timestamps of any unit become TIMESTAMP(ns). */
+static int copy_field(const mr_pq_reader *r, const mr_pq_column_info *ci, mr_pq_field *f)
+{
+    memset(f, 0, sizeof *f);
+    f->name = ci->name;
+    f->nullable = ci->nullable;
+    f->is_list = ci->list_depth == 1;
+    const char *why = NULL;
+    if (ci->unsupported) why = ci->unsupported;
+    else if (ci->list_depth > 1) why = "a list of lists";
+    else if (ci->list_depth == 1 && ci->elem_nullable) why = "a LIST with nullable elements";
+    else switch (ci->physical) {
+        case MR_PQ_BOOLEAN: f->type = MR_PQ_W_BOOL; break;
+        case MR_PQ_INT32:
+            if (ci->logical == MR_PQ_L_DATE) f->type = MR_PQ_W_DATE;
+            else if (ci->logical == MR_PQ_L_NONE || (ci->logical == MR_PQ_L_INT && ci->is_signed)) {
+                f->type = MR_PQ_W_I32;
+                f->bit_width = ci->logical == MR_PQ_L_INT ? ci->bit_width : 0;
+            } else why = "an INT32 with an annotation the writer lacks";
+            break;
+        case MR_PQ_INT64:
+            if (ci->logical == MR_PQ_L_TIMESTAMP) f->type = MR_PQ_W_TS_NS;
+            else if (ci->logical == MR_PQ_L_NONE || (ci->logical == MR_PQ_L_INT && ci->is_signed)) f->type = MR_PQ_W_I64;
+            else why = "an INT64 with an annotation the writer lacks";
+            break;
+        case MR_PQ_INT96: f->type = MR_PQ_W_TS_NS; break;
+        case MR_PQ_FLOAT: f->type = MR_PQ_W_F32; break;
+        case MR_PQ_DOUBLE: f->type = MR_PQ_W_F64; break;
+        case MR_PQ_BYTE_ARRAY:
+            if (ci->logical == MR_PQ_L_STRING || ci->logical == MR_PQ_L_ENUM || ci->logical == MR_PQ_L_JSON) f->type = MR_PQ_W_STRING;
+            else why = "binary (the writer writes strings only)";
+            break;
+        default: why = "a FIXED_LEN_BYTE_ARRAY";
+        }
+    if (why) return mr_err(MR_EUNSUPPORTED, "%s: cannot copy column '%s': unsupported: it is %s", mr_pq_path(r), ci->path, why);
+    return 0;
+}
+
+/* Brings a TIMESTAMP(ms/us) chunk to nanoseconds in place. */
+static int to_nanos(const mr_pq_column_info *ci, mr_pq_col *c)
+{
+    if (ci->physical != MR_PQ_INT64 || ci->logical != MR_PQ_L_TIMESTAMP || ci->unit == MR_PQ_NANOS) return 0;
+    int64_t mul = ci->unit == MR_PQ_MILLIS ? 1000000 : 1000, *v = c->values;
+    for (int64_t i = 0; i < c->n_slots; i++)
+        if (__builtin_mul_overflow(v[i], mul, &v[i]))
+            return mr_err(MR_EUNSUPPORTED, "column '%s': timestamp %lld does not fit in int64 nanoseconds", ci->path, (long long)(v[i] / mul));
+    return 0;
+}
+
+/* Appends chunk b to batch a (same column), growing a's arrays. */
+typedef struct {
+    mr_pq_col c;
+    size_t cap_slots, cap_bytes, cap_rows;
+    int width;
+} batch_col;
+
+static int grow_to(void **p, size_t *cap, size_t want, size_t elem)
+{
+    if (want <= *cap && *p) return 0;
+    size_t n = *cap ? *cap : 1024;
+    while (n < want) n += n / 2;
+    void *q = realloc(*p, n * elem);
+    if (!q) return mr_err(MR_ENOMEM, "out of memory copying a column (%zu values)", n);
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int batch_append(batch_col *a, const mr_pq_col *b, int is_list)
+{
+    mr_pq_col *c = &a->c;
+    size_t ns = (size_t)(c->n_slots + b->n_slots), nr = (size_t)(c->n_rows + b->n_rows);
+    size_t cs = a->cap_slots, cr = a->cap_rows;
+    int rc = 0;
+    if (a->width) rc = grow_to(&c->values, &a->cap_slots, ns, (size_t)a->width);
+    else {
+        rc = grow_to((void **)&c->offsets, &a->cap_slots, ns + 1, sizeof(int64_t));
+        if (!rc) {
+            size_t nb = (size_t)(c->n_slots ? c->offsets[c->n_slots] : 0) + (size_t)b->offsets[b->n_slots];
+            rc = grow_to((void **)&c->bytes, &a->cap_bytes, nb, 1);
+        }
+    }
+    if (!rc && (c->valid || b->valid)) {
+        size_t cap = cs;
+        if (!c->valid) {
+            cap = 0;
+            rc = grow_to((void **)&c->valid, &cap, a->cap_slots, 1);
+            if (!rc) memset(c->valid, 1, (size_t)c->n_slots);
+        } else {
+            cap = cs;
+            rc = grow_to((void **)&c->valid, &cap, a->cap_slots, 1);
+        }
+    }
+    if (!rc && is_list) {
+        rc = grow_to((void **)&c->list_offsets, &a->cap_rows, nr + 1, sizeof(int64_t));
+        if (!rc && (c->list_valid || b->list_valid)) {
+            size_t cap = c->list_valid ? cr : 0;
+            int fresh = !c->list_valid;
+            rc = grow_to((void **)&c->list_valid, &cap, a->cap_rows, 1);
+            if (!rc && fresh) memset(c->list_valid, 1, (size_t)c->n_rows);
+        }
+    }
+    if (rc) return rc;
+    if (a->width) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
+    else {
+        int64_t base = c->n_slots ? c->offsets[c->n_slots] : 0;
+        if (!c->n_slots) c->offsets[0] = 0;
+        memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
+        for (int64_t i = 1; i <= b->n_slots; i++) c->offsets[c->n_slots + i] = base + b->offsets[i];
+    }
+    if (c->valid) {
+        if (b->valid) memcpy(c->valid + c->n_slots, b->valid, (size_t)b->n_slots);
+        else memset(c->valid + c->n_slots, 1, (size_t)b->n_slots);
+    }
+    if (is_list) {
+        if (!c->n_rows) c->list_offsets[0] = 0;
+        for (int64_t i = 1; i <= b->n_rows; i++) c->list_offsets[c->n_rows + i] = c->n_slots + b->list_offsets[i];
+        if (c->list_valid) {
+            if (b->list_valid) memcpy(c->list_valid + c->n_rows, b->list_valid, (size_t)b->n_rows);
+            else memset(c->list_valid + c->n_rows, 1, (size_t)b->n_rows);
+        }
+    }
+    c->n_slots += b->n_slots;
+    c->n_rows += b->n_rows;
+    return 0;
+}
+
+static int do_copy(mr_pq_reader *r, const char *out, const char *codec_name, int64_t rg_rows)
+{
+    mr_pq_write_opts o = mr_pq_write_opts_default();
+    if (!codec_name || strcmp(codec_name, "snappy") == 0) o.codec = MR_PQ_SNAPPY;
+    else if (strcmp(codec_name, "zstd") == 0) o.codec = MR_PQ_ZSTD;
+    else if (strcmp(codec_name, "gzip") == 0) o.codec = MR_PQ_GZIP;
+    else if (strcmp(codec_name, "none") == 0 || strcmp(codec_name, "uncompressed") == 0) o.codec = MR_PQ_UNCOMPRESSED;
+    else return mr_err(MR_EUSAGE, "--codec must be snappy, zstd, gzip or none, not '%s'", codec_name);
+    if (rg_rows > 0) o.row_group_rows = rg_rows;
+    int nc = mr_pq_num_columns(r), nrg = mr_pq_num_row_groups(r), rc = 0;
+    mr_pq_field *fields = mr_calloc((size_t)nc, sizeof *fields);
+    batch_col *b = mr_calloc((size_t)nc, sizeof *b);
+    mr_pq_col *chunk = mr_calloc((size_t)nc, sizeof *chunk);
+    mr_pq_col *view = mr_calloc((size_t)nc, sizeof *view);
+    if (!fields || !b || !chunk || !view) rc = MR_ENOMEM;
+    for (int i = 0; i < nc && !rc; i++) {
+        const mr_pq_column_info *ci = mr_pq_column(r, i);
+        rc = copy_field(r, ci, &fields[i]);
+        b[i].width = ci->physical == MR_PQ_BYTE_ARRAY ? 0 : ci->physical == MR_PQ_BOOLEAN ? 1
+                     : ci->physical == MR_PQ_INT32 || ci->physical == MR_PQ_FLOAT ? 4 : 8;
+    }
+    mr_pq_writer *w = NULL;
+    if (!rc) rc = mr_pq_writer_open(&w, out, fields, nc, &o);
+    for (int i = 0; i < mr_pq_num_kv(r) && !rc; i++) {
+        const char *k, *v;
+        mr_pq_kv_at(r, i, &k, &v);
+        rc = mr_pq_writer_kv(w, k, v);
+    }
+    double t_read = 0, t_write = 0;
+    int64_t batch_rows = 0;
+    for (int g = 0; g <= nrg && !rc; g++) {
+        if (g < nrg) {
+            double t0 = mr_now();
+            int failed = 0;
+            char msg[1024] = "";
+#pragma omp parallel for schedule(dynamic, 1)
+            for (int i = 0; i < nc; i++) {
+                int e = mr_pq_read(r, g, i, &chunk[i]);
+                if (!e) e = to_nanos(mr_pq_column(r, i), &chunk[i]);
+                if (e) {
+#pragma omp critical(copy_err)
+                    if (!failed) {
+                        failed = e;
+                        snprintf(msg, sizeof msg, "%s", mr_errmsg());
+                    }
+                }
+            }
+            if (failed) {
+                mr_err_set_msg(msg);
+                rc = failed;
+            }
+            /* Without a row-group size, input row groups are kept as they are. */
+            for (int i = 0; i < nc && !rc; i++)
+                if (rg_rows > 0) rc = batch_append(&b[i], &chunk[i], fields[i].is_list);
+            if (!rc) batch_rows += mr_pq_row_group_rows(r, g);
+            t_read += mr_now() - t0;
+        }
+        if (rc) break;
+        int flush = rg_rows > 0 ? (g == nrg ? batch_rows > 0 : batch_rows >= rg_rows) : g < nrg;
+        if (flush) {
+            double t0 = mr_now();
+            for (int i = 0; i < nc; i++) {
+                view[i] = rg_rows > 0 ? b[i].c : chunk[i];
+                view[i].owned = 0;
+            }
+            rc = mr_pq_writer_write(w, view);
+            t_write += mr_now() - t0;
+            for (int i = 0; i < nc; i++) {
+                b[i].c.n_rows = b[i].c.n_slots = 0;
+                if (b[i].c.valid) { free(b[i].c.valid); b[i].c.valid = NULL; }
+                if (b[i].c.list_valid) { free(b[i].c.list_valid); b[i].c.list_valid = NULL; }
+            }
+            batch_rows = 0;
+        }
+        for (int i = 0; i < nc && g < nrg; i++) mr_pq_col_free(&chunk[i]);
+    }
+    if (w) {
+        double t0 = mr_now();
+        if (rc) mr_pq_writer_abort(w);
+        else rc = mr_pq_writer_close(w);
+        t_write += mr_now() - t0;
+    }
+    if (!rc)
+        printf("{\"in\":\"%s\",\"out\":\"%s\",\"rows\":%" PRId64 ",\"read_seconds\":%.6f,\"write_seconds\":%.6f,\"peak_rss_bytes\":%" PRId64 "}\n",
+               mr_pq_path(r), out, mr_pq_num_rows(r), t_read, t_write, mr_peak_rss());
+    for (int i = 0; b && i < nc; i++) {
+        b[i].c.owned = 1;
+        mr_pq_col_free(&b[i].c);
+    }
+    free(fields);
+    free(b);
+    free(chunk);
+    free(view);
+    return rc;
+}
 
 /* ---- dispatch ---- */
 
@@ -647,6 +868,8 @@ static void usage(FILE *f)
                "  cat FILE [--columns a,b]        all rows as JSON lines\n"
                "  scan FILE [--columns a,b]       decode columns into arrays in parallel; prints\n"
                "                                  sums, seconds and peak RSS as JSON\n"
+               "  copy IN OUT [--codec C] [--row-group-rows N]  read every chunk and write it\n"
+               "                                  again with our writer; prints read and write seconds\n"
                "`musrec parquet <sub> --help` for a subcommand's options.\n");
 }
 
@@ -657,45 +880,57 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
-    const char *columns = NULL;
-    int64_t n = 10;
+    const char *columns = NULL, *codec = NULL;
+    int64_t n = 10, rg_rows = 0;
     char cmdname[64];
     snprintf(cmdname, sizeof cmdname, "parquet %s", sub);
-    mr_arg args_cols[] = {
+    static const mr_arg no_args[] = {{0}};
+    mr_arg head_args[] = {
         {"columns", MR_ARG_STR, &columns, NULL, NULL, "comma-separated column names or dotted paths (default all)"},
         {"n", MR_ARG_INT, &n, NULL, "10", "rows to print"},
         {0}};
-    static const mr_arg no_args[] = {{0}};
-    const mr_arg *args = args_cols;
+    mr_arg copy_args[] = {
+        {"codec", MR_ARG_STR, &codec, NULL, "snappy", "snappy, zstd, gzip or none"},
+        {"row-group-rows", MR_ARG_INT, &rg_rows, NULL, "0", "rows per row group (0: keep the input's row groups)"},
+        {0}};
+    const mr_arg *args;
+    int want_pos = 1;
     if (strcmp(sub, "schema") == 0) args = no_args;
-    else if (strcmp(sub, "head") != 0) args_cols[1] = (mr_arg){0};
-    if (strcmp(sub, "schema") && strcmp(sub, "head") && strcmp(sub, "cat") && strcmp(sub, "scan")) {
+    else if (strcmp(sub, "head") == 0) args = head_args;
+    else if (strcmp(sub, "cat") == 0 || strcmp(sub, "scan") == 0) {
+        head_args[1] = (mr_arg){0};
+        args = head_args;
+    } else if (strcmp(sub, "copy") == 0) {
+        args = copy_args;
+        want_pos = 2;
+    } else {
         fprintf(stderr, "musrec parquet: unknown subcommand '%s'\n", sub);
         usage(stderr);
         return 2;
     }
     char **pos = NULL;
     int npos = 0;
-    int prc = mr_args_parse(ctx, cmdname, "FILE [options]", NULL, args, argc - 1, argv + 1, &pos, &npos);
+    int prc = mr_args_parse(ctx, cmdname, want_pos == 2 ? "IN OUT [options]" : "FILE [options]", NULL, args, argc - 1, argv + 1, &pos, &npos);
     if (prc) return prc == MR_ARGS_HELP ? 0 : 2;
-    if (npos != 1) {
-        fprintf(stderr, "musrec %s: expected one FILE\n", cmdname);
+    if (npos != want_pos) {
+        fprintf(stderr, "musrec %s: expected %s\n", cmdname, want_pos == 2 ? "IN and OUT" : "one FILE");
         free(pos);
         return 2;
     }
-    if (n < 0) {
-        fprintf(stderr, "musrec %s: -n must be >= 0\n", cmdname);
+    if (n < 0 || rg_rows < 0) {
+        fprintf(stderr, "musrec %s: -n and --row-group-rows must be >= 0\n", cmdname);
         free(pos);
         return 2;
     }
+    const char *out_path = want_pos == 2 ? pos[1] : NULL;
     mr_pq_reader *r = NULL;
     int rc = mr_pq_open(&r, pos[0]);
-    free(pos);
-    if (!rc && strcmp(sub, "scan")) mr_pq_set_int96_raw(r, 1); /* print any date */
+    if (!rc && strcmp(sub, "scan") && strcmp(sub, "copy")) mr_pq_set_int96_raw(r, 1); /* print any date */
     if (!rc) {
         static char obuf[1 << 16];
         setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
         if (strcmp(sub, "schema") == 0) rc = do_schema(r);
+        else if (strcmp(sub, "copy") == 0) rc = do_copy(r, out_path, codec, rg_rows);
         else {
             selection sel = {0};
             rc = select_columns(r, columns, &sel);
@@ -706,6 +941,7 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
         fflush(stdout);
     }
     mr_pq_close(r);
+    free(pos);
     if (rc) {
         fprintf(stderr, "musrec parquet %s: %s\n", sub, mr_errmsg());
         return 1;
