@@ -446,6 +446,47 @@ TEST(topk_matches_brute_force)
     check_topk_case(1, 1, 3, 1, 0, 1, 5);        /* nothing eligible at all */
 }
 
+/* all-against-all through the symmetry equals the brute force */
+TEST(topk_self_matches_brute_force)
+{
+    int64_t sizes[3] = {1, 700, 1500};
+    for (int c = 0; c < 3; c++) {
+        int64_t n = sizes[c];
+        int f = 6, k = c == 0 ? 3 : 9;
+        uint64_t s = 40 + c;
+        float *V = malloc(sizeof(float) * n * f);
+        for (int64_t j = 0; j < n * f; j++) V[j] = (float)(rng_unit(&s) - 0.5);
+        for (int64_t i = 0; i < n; i++) { /* unit rows: scores are cosines, a twin is the best match */
+            double q = 0;
+            for (int a = 0; a < f; a++) q += (double)V[i * f + a] * V[i * f + a];
+            for (int a = 0; a < f; a++) V[i * f + a] = (float)(V[i * f + a] / sqrt(q));
+        }
+        if (n > 600) memcpy(V + 530 * f, V + 20 * f, sizeof(float) * f); /* an exact tie across blocks */
+        int32_t *bi = malloc(sizeof(int32_t) * n * k), *ti = malloc(sizeof(int32_t) * n * k);
+        float *bs = malloc(sizeof(float) * n * k), *ts = malloc(sizeof(float) * n * k);
+        mr_topk_opts o = {.k = k, .exclude_self = 1};
+        REQUIRE_OK(mr_topk_brute(V, n, V, n, f, &o, bi, bs));
+        REQUIRE_OK(mr_topk_self(V, n, f, k, ti, ts));
+        int bad = 0;
+        for (int64_t j = 0; j < n * k && bad < 5; j++) {
+            int near_tie = (j % k > 0 && fabsf(bs[j] - bs[j - 1]) <= 1e-5f) ||
+                           (j % k < k - 1 && fabsf(bs[j] - bs[j + 1]) <= 1e-5f);
+            int ok_s = (isinf(bs[j]) && isinf(ts[j])) || fabsf(bs[j] - ts[j]) <= 1e-5f;
+            if (!ok_s || (bi[j] != ti[j] && !near_tie)) {
+                mr_test_fail(__FILE__, __LINE__, "n=%lld item %lld rank %lld: brute %d %.7g, self %d %.7g",
+                             (long long)n, (long long)(j / k), (long long)(j % k), bi[j], bs[j], ti[j], ts[j]);
+                bad++;
+            }
+        }
+        if (n > 600) {
+            /* item 20's twin is 530 (cosine 1): its best neighbour, and vice versa */
+            CHECK_INT(ti[20 * k], 530);
+            CHECK_INT(ti[530 * k], 20);
+        }
+        free(V), free(bi), free(ti), free(bs), free(ts);
+    }
+}
+
 TEST(topk_padding_and_ties)
 {
     float Q[2] = {1, 0};

@@ -28,8 +28,7 @@ int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n,
         float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0.0f;
         for (int a = 0; a < f; a++) nv[i * f + a] = v[a] * inv;
     }
-    mr_topk_opts o = {.k = n, .exclude_self = 1};
-    int rc = mr_topk(nv, n_items, nv, n_items, f, &o, idx, score);
+    int rc = mr_topk_self(nv, n_items, f, n, idx, score);
     free(nv);
     return rc;
 }

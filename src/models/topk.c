@@ -4,6 +4,7 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -303,6 +304,131 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
     }
     return o->prune ? topk_pruned(Q, nq, V, ni, f, o, out_idx, out_score)
                     : topk_full(Q, nq, V, ni, f, o, out_idx, out_score);
+}
+
+/* ---- all items against all items, using the symmetry of the scores ----
+ *
+ * score(i, j) = v_i . v_j = score(j, i), so only block pairs (I, J) with
+ * I <= J are multiplied: half the sgemm work of a full scan. A block of
+ * scores feeds the heaps of I's items through its rows and the heaps of J's
+ * items through its columns. J's heaps may belong to any thread's row
+ * block, so each thread keeps its own heaps for every item and they are
+ * merged at the end; with the (score, index) total order the merged top k
+ * is the same whoever saw which score. The column pass compares a row of
+ * scores against the vector of J's thresholds, so it vectorises like the
+ * row pass. */
+#define BS 512
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+scan_cols(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float *restrict thr, int k,
+          const float *restrict S, int mi, int mj, int32_t i0, int32_t j0)
+{
+    for (int r = 0; r < mi; r++) {
+        const float *row = S + (int64_t)r * mj;
+        for (int j = 0; j < mj; j += 16) {
+            int m = mj - j < 16 ? mj - j : 16, hits = 0;
+            if (m == 16) {
+                for (int t = 0; t < 16; t++) hits += row[j + t] >= thr[j + t];
+            } else {
+                for (int t = 0; t < m; t++) hits += row[j + t] >= thr[j + t];
+            }
+            if (!hits) continue;
+            for (int t = 0; t < m; t++) {
+                float v = row[j + t];
+                if (!(v >= thr[j + t])) continue;
+                int64_t item = j0 + j + t;
+                heap h = {hs + item * k, hi + item * k, hn[item], k};
+                heap_push(&h, v, i0 + r);
+                hn[item] = h.n;
+                thr[j + t] = heap_threshold(&h);
+            }
+        }
+    }
+}
+
+int mr_topk_self(const float *V, int64_t n, int f, int k, int32_t *out_idx, float *out_score)
+{
+    mr_topk_opts o = {.k = k, .exclude_self = 1};
+    int rc = check_args(n, n, f, &o);
+    if (rc) return rc;
+    const int64_t nb = (n + BS - 1) / BS;
+    const int T = omp_get_max_threads();
+    float *hs = mr_malloc(sizeof(float) * (size_t)T * n * k + 1);
+    int32_t *hi = mr_malloc(sizeof(int32_t) * (size_t)T * n * k + 1);
+    int32_t *hn = mr_calloc((size_t)T * n + 1, sizeof(int32_t));
+    if (!hs || !hi || !hn) {
+        free(hs), free(hi), free(hn);
+        return MR_ENOMEM;
+    }
+    int failed = 0;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num();
+        float *S = mr_malloc(sizeof(float) * BS * BS), *thr = mr_malloc(sizeof(float) * BS);
+        float *ths = hs + (size_t)t * n * k;
+        int32_t *thi = hi + (size_t)t * n * k, *thn = hn + (size_t)t * n;
+        int ok = S && thr;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        /* row blocks in order of decreasing work (block bI has nb - bI pairs) */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t bI = 0; bI < nb; bI++) {
+            if (!ok) continue;
+            int64_t i0 = bI * BS;
+            int mi = (int)(n - i0 < BS ? n - i0 : BS);
+            for (int64_t bJ = bI; bJ < nb; bJ++) {
+                int64_t j0 = bJ * BS;
+                int mj = (int)(n - j0 < BS ? n - j0 : BS);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mi, mj, f, 1.0f, V + i0 * f, f, V + j0 * f, f,
+                            0.0f, S, mj);
+                for (int r = 0; r < mi; r++) {
+                    int64_t q = i0 + r;
+                    heap h = {ths + q * k, thi + q * k, thn[q], k};
+                    scan_row(&h, S + (int64_t)r * mj, mj, (int32_t)j0, NULL, &o, q);
+                    thn[q] = h.n;
+                }
+                if (bJ == bI) continue;
+                for (int c = 0; c < mj; c++) {
+                    int64_t item = j0 + c;
+                    heap h = {ths + item * k, thi + item * k, thn[item], k};
+                    thr[c] = heap_threshold(&h);
+                }
+                scan_cols(ths, thi, thn, thr, k, S, mi, mj, (int32_t)i0, (int32_t)j0);
+            }
+        }
+        free(S);
+        free(thr);
+    }
+    if (!failed) {
+        /* merge the threads' heaps of each item */
+#pragma omp parallel
+        {
+            float *ms = mr_malloc(sizeof(float) * k);
+            int32_t *mi = mr_malloc(sizeof(int32_t) * k);
+#pragma omp for schedule(static)
+            for (int64_t q = 0; q < n; q++) {
+                if (!ms || !mi) continue;
+                heap h = {ms, mi, 0, k};
+                for (int t = 0; t < T; t++) {
+                    const float *ts = hs + ((size_t)t * n + q) * k;
+                    const int32_t *ti = hi + ((size_t)t * n + q) * k;
+                    for (int e = 0; e < hn[(size_t)t * n + q]; e++) heap_push(&h, ts[e], ti[e]);
+                }
+                heap_drain(&h, out_idx + q * k, out_score + q * k);
+            }
+            if (!ms || !mi) {
+#pragma omp atomic write
+                failed = 1;
+            }
+            free(ms);
+            free(mi);
+        }
+    }
+    free(hs), free(hi), free(hn);
+    if (failed) return mr_err(MR_ENOMEM, "out of memory for top-k buffers");
+    return 0;
 }
 
 int mr_topk_brute(const float *Q, int64_t nq, const float *V, int64_t ni, int f, const mr_topk_opts *o,

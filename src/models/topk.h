@@ -41,6 +41,11 @@ typedef struct {
 int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
             float *out_score);
 
+/* Every item against every item (Q = V), itself excluded: the same result
+ * as mr_topk with exclude_self, from half the sgemm work (the score matrix
+ * is symmetric). Keeps k heap entries per item per thread. */
+int mr_topk_self(const float *V, int64_t n, int f, int k, int32_t *out_idx, float *out_score);
+
 /* Reference implementation for tests: scores every pair one dot product at a
  * time, in double, same exclusions and tie rule. */
 int mr_topk_brute(const float *Q, int64_t nq, const float *V, int64_t ni, int f, const mr_topk_opts *o,

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "base/err.h"
 #include "base/fs.h"
@@ -38,6 +39,7 @@
 #define MIN_PART_SIZE (5 * 1024 * 1024) /* S3's smallest part but the last */
 #define MAX_PARTS 10000                  /* S3's largest part count */
 #define ERR_BODY_CAP (64 * 1024)         /* error bodies are small XML documents */
+#define WRITEBACK_STEP (32 << 20)        /* downloads start disk writeback every 32 MiB */
 
 struct mr_s3 {
     char *scheme, *authority, *base_path, *bucket, *region, *ak, *sk, *token, *ca;
@@ -521,6 +523,7 @@ typedef struct {
     const char *payload_hash; /* NULL: hash of the memory body */
     int sink_fd;          /* 2xx bodies go here at sink_off when >= 0 */
     int64_t sink_off;
+    EVP_MD_CTX *sink_md5; /* when set, every byte written to the sink, in order */
     mr_progress *prog;
     const char *what;     /* "GET s3://b/k", for messages */
 } req;
@@ -609,6 +612,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
                     r->write_errno = errno;
                     return 0;
                 }
+                if (r->rq->sink_md5) EVP_DigestInit_ex(r->rq->sink_md5, EVP_md5(), NULL);
             } else if (st == 206 && r->cr_start != r->sink_base) {
                 r->range_mismatch = 1;
                 return 0;
@@ -623,6 +627,14 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
                 return 0;
             }
             done += (size_t)w;
+        }
+        if (r->rq->sink_md5) EVP_DigestUpdate(r->rq->sink_md5, p, n);
+        /* Start writeback as we go, so the fsync before the rename does not
+         * have to flush the whole file at once. */
+        int64_t end = r->sink_base + r->written + (int64_t)n;
+        if (end / WRITEBACK_STEP != (r->sink_base + r->written) / WRITEBACK_STEP) {
+            int64_t from = (end / WRITEBACK_STEP - 1) * WRITEBACK_STEP;
+            sync_file_range(r->rq->sink_fd, from, WRITEBACK_STEP, SYNC_FILE_RANGE_WRITE);
         }
         r->written += (int64_t)n;
         if (r->rq->prog) mr_progress_add(r->rq->prog, (int64_t)n);
@@ -1275,6 +1287,29 @@ static int etag_is_md5(const char *etag)
     return 1;
 }
 
+/* Feeds the first len bytes of path into ctx. */
+static int md5_file_prefix(EVP_MD_CTX *ctx, const char *path, int64_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return mr_err(MR_EIO, "cannot open %s: %s", path, strerror(errno));
+    enum { BUF = 1 << 20 };
+    char *b = mr_malloc(BUF);
+    int rc = b ? 0 : MR_ENOMEM;
+    for (int64_t pos = 0; !rc && pos < len;) {
+        size_t want = len - pos < BUF ? (size_t)(len - pos) : BUF;
+        ssize_t got = pread(fd, b, want, pos);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) rc = mr_err(MR_EIO, "cannot read %s: %s", path, got < 0 ? strerror(errno) : "file shrank");
+        else {
+            EVP_DigestUpdate(ctx, b, (size_t)got);
+            pos += got;
+        }
+    }
+    free(b);
+    close(fd);
+    return rc;
+}
+
 static int fsync_dir_of(const char *path)
 {
     char *d = mr_strdup(path);
@@ -1303,6 +1338,7 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
     char *part = mr_malloc(strlen(path) + 6), *side = sidecar_path(path, ".etag"),
          *pside = sidecar_path(path, ".part.etag"), *what = what_of(s, "GET", key);
     int fd = -1;
+    EVP_MD_CTX *md5 = NULL;
     if (!part || !side || !pside || !what) {
         rc = MR_ENOMEM;
         goto out;
@@ -1354,6 +1390,16 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
         goto out;
     }
     if (off) MR_LOG(MR_LOG_INFO, "resuming download", MR_S("key", key), MR_I("from_byte", off), MR_I("bytes", obj->size));
+    /* A single-part ETag is the MD5 of the bytes: hash them as they arrive
+     * (after the bytes a resumed .part already has). */
+    if (etag_is_md5(obj->etag)) {
+        md5 = EVP_MD_CTX_new();
+        if (!md5 || !EVP_DigestInit_ex(md5, EVP_md5(), NULL)) {
+            rc = mr_err(MR_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (off && (rc = md5_file_prefix(md5, part, off))) goto out;
+    }
 
     char range[64], ifmatch[140];
     for (int attempt = 1; off < obj->size; attempt++) {
@@ -1361,7 +1407,7 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
         snprintf(ifmatch, sizeof ifmatch, "\"%s\"", obj->etag);
         mr_sigv4_header h[2] = {{"If-Match", ifmatch}, {"Range", range}};
         req rq = {.method = "GET", .key = key, .hdr = h, .nh = 2, .body_fd = -1, .sink_fd = fd,
-                  .sink_off = off, .prog = p, .what = what};
+                  .sink_off = off, .sink_md5 = md5, .prog = p, .what = what};
         resp r;
         memset(&r, 0, sizeof r);
         if ((rc = perform(s, &rq, &r))) goto out;
@@ -1380,6 +1426,12 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
             }
             MR_LOG(MR_LOG_WARN, "object changed, restarting the download", MR_S("key", key));
             if ((rc = mr_s3_head(s, key, obj))) goto out;
+            EVP_MD_CTX_free(md5);
+            md5 = NULL;
+            if (etag_is_md5(obj->etag) && (!(md5 = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md5, EVP_md5(), NULL))) {
+                rc = mr_err(MR_ENOMEM, "out of memory");
+                goto out;
+            }
             if (ftruncate(fd, 0) != 0 || sidecar_write(pside, obj->etag, obj->size) != 0) {
                 rc = mr_err(MR_EIO, "cannot restart %s: %s", part, strerror(errno));
                 goto out;
@@ -1423,14 +1475,17 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
     }
     close(fd);
     fd = -1;
-    if (etag_is_md5(obj->etag)) {
-        char md5[33];
-        if ((rc = mr_file_md5_hex(part, 0, -1, md5))) goto out;
-        if (strcasecmp(md5, obj->etag) != 0) {
+    if (md5) {
+        uint8_t d[16];
+        unsigned int dn = 16;
+        char hex[33];
+        EVP_DigestFinal_ex(md5, d, &dn);
+        mr_hex(d, 16, hex);
+        if (strcasecmp(hex, obj->etag) != 0) {
             unlink(part);
             unlink(pside);
             rc = mr_err(MR_EFORMAT, "%s: the downloaded bytes have MD5 %s but the ETag is %s; removed the partial file, run again",
-                        what, md5, obj->etag);
+                        what, hex, obj->etag);
             goto out;
         }
     }
@@ -1444,6 +1499,7 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
     unlink(pside);
 out:
     if (fd >= 0) close(fd);
+    EVP_MD_CTX_free(md5);
     free(part);
     free(side);
     free(pside);

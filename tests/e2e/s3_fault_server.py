@@ -16,6 +16,7 @@ the fault instead of the answer:
   key       403 InvalidAccessKeyId          sig    403 SignatureDoesNotMatch
   skew      403 RequestTimeTooSkewed, with a Date one hour ahead
   bucket    404 NoSuchBucket                none   no fault
+  corrupt   GET: the body with its first byte flipped (ETag unchanged)
   changed   GET: half the body, a reset, and the object is replaced (so the
             resumed GET with If-Match gets 412 Precondition Failed)
 Every request is logged to LOGFILE as "METHOD PATH?QUERY STATUS range=R".
@@ -27,6 +28,7 @@ import struct
 import sys
 import threading
 from email.utils import formatdate
+from xml.sax.saxutils import escape as xml_escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit, parse_qsl
 import time
@@ -134,12 +136,19 @@ class H(BaseHTTPRequestHandler):
             if self.command != "GET":
                 self.error(405, "MethodNotAllowed")
                 return 405
+            # pages of two keys, so clients must follow continuation tokens
             prefix = q.get("prefix", "")
-            items = "".join(f"<Contents><Key>{k}</Key><Size>{len(v)}</Size><ETag>&quot;{etag(v)}&quot;</ETag>"
-                            f"<LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>"
-                            for k, v in sorted(objects.items()) if k.startswith(prefix))
+            keys = [k for k in sorted(objects) if k.startswith(prefix)]
+            start = int(q.get("continuation-token", "0") or 0)
+            page = keys[start:start + 2]
+            more = start + 2 < len(keys)
+            items = "".join(f"<Contents><Key>{xml_escape(k)}</Key><Size>{len(objects[k])}</Size>"
+                            f"<ETag>&quot;{etag(objects[k])}&quot;</ETag>"
+                            f"<LastModified>2026-01-01T00:00:00.000Z</LastModified></Contents>" for k in page)
+            token = f"<NextContinuationToken>{start + 2}</NextContinuationToken>" if more else ""
             self.send_xml(200, f"<?xml version=\"1.0\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-                               f"<Name>{BUCKET}</Name><Prefix>{prefix}</Prefix><IsTruncated>false</IsTruncated>{items}</ListBucketResult>")
+                               f"<Name>{BUCKET}</Name><Prefix>{xml_escape(prefix)}</Prefix><KeyCount>{len(page)}</KeyCount>"
+                               f"<IsTruncated>{'true' if more else 'false'}</IsTruncated>{items}{token}</ListBucketResult>")
             return 200
         if self.command in ("GET", "HEAD"):
             if key not in objects:
@@ -173,6 +182,8 @@ class H(BaseHTTPRequestHandler):
                 self.wfile.flush()
                 self.reset()
                 return "reset"
+            if fault == "corrupt":
+                chunk = bytes([chunk[0] ^ 1]) + chunk[1:]
             self.wfile.write(chunk)
             return 206 if rng else 200
         if self.command == "PUT":

@@ -7,7 +7,8 @@
 # S3_MAX_ATTEMPTS attempts with no file at the final path; a multipart upload
 # survives faulty parts and is aborted when a part keeps failing; 403/404
 # answers and clock skew map to their own sentences; an object replaced in
-# the middle of a download (If-Match -> 412) is fetched again from the start.
+# the middle of a download (If-Match -> 412) is fetched again from the start;
+# bytes whose MD5 differs from the ETag are rejected.
 # sanitize: yes
 set -u
 T=$TEST_TMP
@@ -35,16 +36,17 @@ server() { # CASE FAULT COUNT METHODS
   [ -n "$PORT" ] || fail "fault server did not start: $(cat "$T/server-$n.err")"
   export S3_ENDPOINT_URL=http://127.0.0.1:$PORT
 }
-expected_sha() { # KEY [v2]
-  "$PY" -c "import random, hashlib, sys
-sizes = {'data/raw/tracks.parquet': 300000, 'data/raw/catalog_names.parquet': 200001, 'data/raw/interactions.parquet': 2000000}
-k = sys.argv[1]
-b = random.Random(k).randbytes(sizes[k]) if len(sys.argv) < 3 else random.Random(k + 'v2').randbytes(sizes[k] + 17)
-print(hashlib.sha256(b).hexdigest())" "$@"
-}
+# sha256 of the bytes the server makes for each key (and of the replaced tracks object)
+"$PY" -c "import random, hashlib
+for k, n in [('tracks', 300000), ('catalog_names', 200001), ('interactions', 2000000)]:
+    key = 'data/raw/%s.parquet' % k
+    print(k, hashlib.sha256(random.Random(key).randbytes(n)).hexdigest())
+    if k == 'tracks': print('tracks-v2', hashlib.sha256(random.Random(key + 'v2').randbytes(n + 17)).hexdigest())
+" >"$T/expected.sha"
+expected_sha() { grep "^$1 " "$T/expected.sha" | cut -d' ' -f2; }
 check_files() {
   for f in tracks catalog_names interactions; do
-    [ "$(sha256sum "$MUSREC_WORKDIR/data/raw/$f.parquet" | cut -d' ' -f1)" = "$(expected_sha data/raw/$f.parquet)" ] ||
+    [ "$(sha256sum "$MUSREC_WORKDIR/data/raw/$f.parquet" | cut -d' ' -f1)" = "$(expected_sha $f)" ] ||
       fail "$f.parquet differs from the served bytes"
   done
 }
@@ -95,8 +97,18 @@ mkdir -p "$MUSREC_WORKDIR/data/raw"
 "$M" download --concurrency 1 2>"$T/err" || fail "download failed: $(tail -2 "$T/err")"
 grep -q 'object changed, restarting the download' "$T/err" || fail "no restart after a change: $(cat "$T/err")"
 [ "$(count ' 412 ')" = 1 ] || fail "expected one 412 Precondition Failed"
-[ "$(sha256sum "$MUSREC_WORKDIR/data/raw/tracks.parquet" | cut -d' ' -f1)" = "$(expected_sha data/raw/tracks.parquet v2)" ] ||
+[ "$(sha256sum "$MUSREC_WORKDIR/data/raw/tracks.parquet" | cut -d' ' -f1)" = "$(expected_sha tracks-v2)" ] ||
   fail "tracks.parquet is not the replaced object"
+
+# 6b. bytes that do not match the ETag (MD5) never reach the final path
+server "corrupt body" corrupt 1 GET
+"$M" download --concurrency 1 2>"$T/err" && fail "a corrupt download succeeded"
+grep -q "GET s3://faulty/data/raw/tracks.parquet: the downloaded bytes have MD5 [0-9a-f]* but the ETag is [0-9a-f]*; removed the partial file" "$T/err" ||
+  fail "corruption not reported: $(tail -2 "$T/err")"
+[ ! -e "$MUSREC_WORKDIR/data/raw/tracks.parquet" ] && [ ! -e "$MUSREC_WORKDIR/data/raw/tracks.parquet.part" ] ||
+  fail "corrupt bytes were kept"
+"$M" download 2>"$T/err" || fail "the download after a corrupt one failed: $(tail -2 "$T/err")"
+check_files
 
 # 7. uploads: a multipart upload through faulty parts, then a part that keeps failing is aborted
 server "upload with faults" 500 3 PUT,POST
@@ -136,6 +148,24 @@ grep -q 'cannot resolve the host of http://no-such-host.invalid (DNS' "$T/err" |
 CASE="TLS"
 S3_ENDPOINT_URL=https://127.0.0.1:$PORT S3_MAX_ATTEMPTS=1 "$M" s3 check >/dev/null 2>"$T/err" && fail "check succeeded"
 grep -q 'TLS with https://127.0.0.1:[0-9]* failed' "$T/err" || fail "$(cat "$T/err")"
+
+# 9. listings follow continuation tokens (pages of 2) and decode XML entities
+server "listing" none 0
+"$M" upload --run-id 'a&b<c>' >/dev/null 2>"$T/err" || fail "upload (of logs/ only) failed"
+"$PY" - "$PORT" <<'PYEOF' || fail "could not add keys"
+import sys, urllib.request
+for k in ["odd/a&b<c>'d\"e.json", "odd/r\u00e9sum\u00e9 \u0442\u0440\u0435\u043a.txt"]:
+    req = urllib.request.Request("http://127.0.0.1:%s/faulty/%s" % (sys.argv[1], urllib.request.quote(k)), data=b"x", method="PUT",
+                                 headers={"Authorization": "AWS4-HMAC-SHA256 Credential=x"})
+    urllib.request.urlopen(req).read()
+PYEOF
+"$M" s3 ls "" >"$T/ls.out" 2>"$T/err" || fail "s3 ls failed: $(cat "$T/err")"
+[ "$(wc -l <"$T/ls.out")" = 6 ] || fail "s3 ls did not follow the pages: $(cat "$T/ls.out")"
+grep -q "odd/a&b<c>'d\"e.json\$" "$T/ls.out" || fail "entities not decoded: $(cat "$T/ls.out")"
+grep -q 'odd/résumé трек.txt$' "$T/ls.out" || fail "UTF-8 key not listed: $(cat "$T/ls.out")"
+[ "$(grep -c 'GET /faulty?' "$LOG")" = 3 ] || fail "expected 3 list pages"
+"$M" s3 ls --max 3 "" >"$T/ls.out" 2>"$T/err" || fail "s3 ls --max failed"
+[ "$(wc -l <"$T/ls.out")" = 3 ] || fail "s3 ls --max 3 listed $(wc -l <"$T/ls.out")"
 
 CASE="secrets"
 if grep -rlF 'fault-secret-XYZ' "$T"; then fail "the secret key appears in the files above"; fi

@@ -1,0 +1,81 @@
+#!/bin/bash
+# bench/als: ALS fit, recommend-all (top 100 per user) and similar-all (top
+# 10 per item), 64 factors, 15 iterations, 2 threads, with peak RSS.
+#
+#   bench/als.sh             scale 0.1 (about 20M non-zeros)
+#   SCALE=1 bench/als.sh     scale 1 (about 209M non-zeros, 1M items): under
+#                            flock /tmp/musrec-big.lock; targets fit <= 10 min,
+#                            recommend-all <= 10 min, similar-all <= 5 min,
+#                            peak RSS <= 12 GB
+#
+# Data: the train matrix of `musrec gen --scale S` + preprocess + split when
+# those commands exist; otherwise a synthetic power-law matrix of the same
+# size (bench/als_synth.c: log-normal row lengths, power-law popularity).
+#
+# The peer is the CPU ALS of the Python library implicit, which cannot be
+# installed here (no PyPI access), so there is no peer figure. As a fair
+# reference for the scoring part, numpy's float32 matmul (the same OpenBLAS
+# sgemm) of a block of user factors against the item factors gives the
+# throughput ceiling of a scan that computes every score and selects
+# nothing. The machine is shared with other jobs: timings are noisy.
+set -eu
+cd "$(dirname "$0")/.."
+MUSREC_BIN=${MUSREC_BIN:-$PWD/build/musrec}
+SCALE=${SCALE:-0.1}
+THREADS=${THREADS:-2}
+PY=${PY:-/usr/bin/python3}
+LOCK=/tmp/musrec-big.lock
+case "$SCALE" in
+  1|1.0) USERS=1342566; ITEMS=1000000; NNZ=208700000 ;;
+  *)     USERS=$(awk "BEGIN{printf \"%d\", 1342566*$SCALE}"); ITEMS=$(awk "BEGIN{printf \"%d\", 1000000*$SCALE}")
+         NNZ=$(awk "BEGIN{printf \"%d\", 208700000*$SCALE}") ;;
+esac
+echo "bench/als: scale $SCALE, 64 factors, 15 iterations, $THREADS threads (shared machine: timings are noisy)"
+echo "peer: implicit (Python, CPU ALS) cannot be installed here (no PyPI access): no peer figure"
+
+have_pipeline() { "$MUSREC_BIN" --help 2>/dev/null | grep -q "^  gen " && "$MUSREC_BIN" --help | grep -q "^  split "; }
+
+if have_pipeline; then
+  W=${BENCH_WORKDIR:-/tmp/musrec-bench-als-$SCALE}
+  M="$MUSREC_BIN --workdir $W --threads $THREADS --quiet"
+  if [ ! -f "$W/data/preprocessed/train_matrix.npz" ]; then
+    echo "generating scale $SCALE data in $W (once)"
+    flock $LOCK sh -c "$M gen --scale $SCALE && $M preprocess && $M split"
+  fi
+  $M npz info "$W/data/preprocessed/train_matrix.npz"
+  rm -f "$W/logs/logs_als.json" "$W/logs/logs_similar.json"
+  flock $LOCK /usr/bin/time -f "%M" -o /tmp/bench-als-rss.$$ $M als --factors 64 --iterations 15
+  flock $LOCK /usr/bin/time -f "%M" -o /tmp/bench-sim-rss.$$ $M similar --top-n 10
+  $PY - "$W/logs/logs_als.json" "$W/logs/logs_similar.json" /tmp/bench-als-rss.$$ /tmp/bench-sim-rss.$$ <<'EOF'
+import json, sys
+def msgs(p): return [json.loads(l) for l in open(p)]
+a = msgs(sys.argv[1]); s = msgs(sys.argv[2])
+fit = next(m["seconds"] for m in a if m["msg"] == "fitted")
+rec = next(m["seconds"] for m in a if m["msg"] == "recommended")
+sim = next(m["seconds"] for m in s if m["msg"] == "similar items")
+rss = max(int(open(sys.argv[3]).read().split()[-1]), int(open(sys.argv[4]).read().split()[-1])) * 1024
+print(f"fit: {fit:.1f} s\nrecommend-all top-100: {rec:.1f} s\nsimilar-all top-10: {sim:.1f} s\npeak RSS: {rss/1e9:.2f} GB")
+EOF
+  rm -f /tmp/bench-als-rss.$$ /tmp/bench-sim-rss.$$
+else
+  echo "musrec gen/split not available: synthetic power-law matrix $USERS x $ITEMS, ~$NNZ non-zeros"
+  make -s build/libmusrec.a
+  cc -O2 -fopenmp -Isrc $(pkg-config --cflags openblas) bench/als_synth.c build/libmusrec.a \
+     $(pkg-config --libs openblas) -lm -o build/als_synth
+  full=1; [ "$SCALE" = 1 ] && full=0
+  flock $LOCK build/als_synth "$USERS" "$ITEMS" "$NNZ" 64 15 "$THREADS" $full
+fi
+
+echo "reference: numpy float32 matmul of 4096 users x $ITEMS items x 64 (score everything, select nothing):"
+OPENBLAS_NUM_THREADS=$THREADS $PY - "$ITEMS" <<'EOF'
+import sys, time, numpy as np
+ni = int(sys.argv[1]); rng = np.random.default_rng(0)
+Y = rng.standard_normal((ni, 64), dtype=np.float32); X = rng.standard_normal((4096, 64), dtype=np.float32)
+ts = []
+for _ in range(3):
+    t = time.perf_counter()
+    for i in range(0, ni, 65536): X @ Y[i:i + 65536].T
+    ts.append(time.perf_counter() - t)
+t = sorted(ts)[1]
+print(f"  numpy: {4096 * ni / t / 1e9:.2f} G scores/s ({2 * 64 * 4096 * ni / t / 1e9:.0f} GFLOPS), median of 3")
+EOF
