@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "base/err.h"
 #include "base/json.h"
@@ -629,11 +631,28 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
         rc = failed;
     }
     double secs = mr_now() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    /* The most one row group's selected chunks take, compressed plus
+     * decompressed: the bound on a reader's working memory per thread. */
+    int64_t rg_bytes = 0;
+    for (int g = 0; g < nrg; g++) {
+        int64_t b = 0;
+        for (int i = 0; i < nsel; i++) {
+            int codec;
+            uint32_t enc;
+            int64_t cz, uz;
+            if (mr_pq_chunk_info(r, g, sel->cols[i], &codec, &enc, &cz, &uz) == 0) b += cz + uz;
+        }
+        if (b > rg_bytes) rg_bytes = b;
+    }
     if (!rc) {
         printf("{\"file\":");
         mr_json_str(stdout, mr_pq_path(r), strlen(mr_pq_path(r)));
-        printf(",\"rows\":%" PRId64 ",\"row_groups\":%d,\"seconds\":%.6f,\"peak_rss_bytes\":%" PRId64 ",\"columns\":[",
-               nrows, nrg, secs, mr_peak_rss());
+        printf(",\"rows\":%" PRId64 ",\"row_groups\":%d,\"threads\":%d,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
+               "\"peak_rss_bytes\":%" PRId64 ",\"max_row_group_chunk_bytes\":%" PRId64 ",\"columns\":[",
+               nrows, nrg, omp_get_max_threads(), secs, cpu, mr_peak_rss(), rg_bytes);
         for (int i = 0; i < nsel; i++) {
             const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
             char buf[40];
