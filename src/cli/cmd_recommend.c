@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/fs.h"
 #include "cli/cli.h"
 #include "data/recs.h"
 #include "models/als.h"
@@ -38,8 +39,9 @@ static int print_items(const char *items_path, const int32_t *items, const float
     mr_pq_reader *pr = NULL;
     int rc = mr_pq_open(&pr, items_path);
     if (rc) return rc;
-    int ct, cn, ca = mr_pq_find(pr, "artist_names");
-    if ((rc = mr_pq_require(pr, "track_id", &ct)) || (rc = mr_pq_require(pr, "track_name", &cn))) {
+    /* names and artists are shown when the file has them */
+    int ct, cn = mr_pq_find(pr, "track_name"), ca = mr_pq_find(pr, "artist_names");
+    if ((rc = mr_pq_require(pr, "track_id", &ct)) != 0) {
         mr_pq_close(pr);
         return rc;
     }
@@ -55,7 +57,7 @@ static int print_items(const char *items_path, const int32_t *items, const float
         }
         int64_t r = row - start;
         mr_pq_col t = {0}, nm = {0}, ar = {0};
-        if ((rc = mr_pq_read(pr, rg, ct, &t)) || (rc = mr_pq_read(pr, rg, cn, &nm)) ||
+        if ((rc = mr_pq_read(pr, rg, ct, &t)) || (cn >= 0 && (rc = mr_pq_read(pr, rg, cn, &nm))) ||
             (ca >= 0 && (rc = mr_pq_read(pr, rg, ca, &ar)))) {
             mr_pq_col_free(&t), mr_pq_col_free(&nm), mr_pq_col_free(&ar);
             break;
@@ -176,6 +178,14 @@ int mr_cmd_recommend(mr_ctx *ctx, int argc, char **argv)
     if (!users_path || !items_path || !train_path || !model_path || !pop_path || !rec_path || !items || !scores) {
         rc = MR_ENOMEM;
         goto out;
+    }
+    {
+        const char *need = strcmp(model, "popular") == 0 ? pop_path : strcmp(model, "ranked") == 0 ? rec_path : model_path;
+        const char *step = strcmp(model, "popular") == 0 ? "popular" : strcmp(model, "ranked") == 0 ? "rank" : "als";
+        if (!mr_file_exists(need)) {
+            rc = mr_err(MR_ENOTFOUND, "%s does not exist; run `musrec %s` first", need, step);
+            goto out;
+        }
     }
     if ((rc = mr_read_id_column(users_path, "user_id", -1, &uid, &nusers)) != 0) goto out;
     int64_t u = -1;

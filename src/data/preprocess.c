@@ -227,7 +227,7 @@ static int catalog_load(const char *path, catalog *c, mr_prep_stats *st)
         int64_t total = 0;
         for (int64_t k = 0; k < kept; k++) total += disp_len[keys[k].row];
         c->name = mr_malloc((size_t)total + 1);
-        c->fold = mr_malloc((size_t)MR_NAME_FOLD_CAP(total) + 1);
+        c->fold = mr_malloc((size_t)(3 * total + kept + 2)); /* slot k at 3 * name_off[k] + k */
         if (!c->id || !c->type || !c->name_off || !c->fold_off || !c->name || !c->fold) rc = MR_ENOMEM;
     }
     if (!rc) {

@@ -9,6 +9,7 @@
 #    layout, holds the same neighbours;
 #  - `musrec recommend` prints the same first track with its name and artist;
 #  - a truncated model, an unknown user and a matrix with NaN fail clearly.
+# sanitize: yes
 set -eu
 : "${MUSREC_BIN:?}" "${PY:?}" "${TEST_TMP:?}" "${ORACLE_DIR:?}"
 $PY -c 'import numpy, scipy' 2>/dev/null || { echo "numpy/scipy not available"; exit 77; }
@@ -114,6 +115,39 @@ echo "$out"
 echo "$out" | awk 'NR==3{print $2}' | grep -qx "$t" || { echo "recommend: first track is not $t"; exit 1; }
 i=$(( (t - 50000) / 7 ))
 echo "$out" | grep -q "Track $i - Artist $((i % 10))" || { echo "recommend: name/artist missing"; exit 1; }
+
+# --model ranked reads results/recommendations.parquet (same format as personal_als)
+cp "$W/results/personal_als.parquet" "$W/results/recommendations.parquet"
+$M recommend --user "$u" --k 2 --model ranked | awk 'NR==3{print $2}' | grep -qx "$t" || { echo "recommend ranked: first track is not $t"; exit 1; }
+# --model popular: top_popular.parquet (rank, track_id, item_idx, listeners, score) minus the user's train tracks
+$PY - "$W" "$TEST_TMP" "$u" <<'EOF'
+import sys, numpy as np, scipy.sparse as sp
+W, T, uid = sys.argv[1], sys.argv[2], int(sys.argv[3])
+R = sp.load_npz(W + "/data/preprocessed/train_matrix.npz").tocsr()
+cnt = np.asarray((R > 0).sum(axis=0)).ravel(); order = np.argsort(-cnt, kind="stable")
+with open(T + "/pop.csv", "w") as f:
+    f.write("rank,track_id,item_idx,listeners,score\n")
+    for r, i in enumerate(order): f.write(f"{r + 1},{50000 + 7 * i},{i},{cnt[i]},{cnt[i] / R.shape[0]}\n")
+u = (uid - 1000) // 3; heard = set(R.indices[R.indptr[u]:R.indptr[u + 1]])
+print(next(50000 + 7 * i for i in order if i not in heard), file=open(T + "/pop_first", "w"))
+EOF
+sql "COPY (SELECT rank::INTEGER AS rank, track_id::BIGINT AS track_id, item_idx::INTEGER AS item_idx, listeners::BIGINT AS listeners, score::DOUBLE AS score FROM read_csv('$TEST_TMP/pop.csv') ORDER BY rank) TO '$W/results/top_popular.parquet' (FORMAT parquet)"
+$M recommend --user "$u" --k 2 --model popular | awk 'NR==3{print $2}' | grep -qx "$(cat "$TEST_TMP/pop_first")" || { echo "recommend popular: wrong first track"; exit 1; }
+
+# --loss with the exact solver: logged every iteration, finite, never increasing
+$M als --factors 8 --iterations 5 --top-n 0 --alpha 4 --solver cholesky --loss
+$PY - "$W/logs/logs_als.json" <<'EOF'
+import json, sys, math
+runs, cur = [], None
+for l in open(sys.argv[1]):
+    m = json.loads(l)
+    if m["msg"] == "fitting": cur = []; runs.append(cur)
+    if m["msg"] == "iteration" and "loss" in m: cur.append(m["loss"])
+loss = runs[-1]
+assert len(loss) == 5 and all(math.isfinite(x) for x in loss), loss
+assert all(b <= a * (1 + 1e-6) for a, b in zip(loss, loss[1:])), loss
+print("cholesky loss per iteration:", " ".join(f"{x:.4f}" for x in loss))
+EOF
 
 # clear errors
 if out=$($M recommend --user 7 2>&1); then echo "unknown user accepted"; exit 1; fi
