@@ -38,14 +38,16 @@ static int cmp_double(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: %s OUT.parquet [rows] [runs] [snappy|zstd|gzip|none] [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s OUT.parquet [rows] [runs] [snappy|zstd|gzip|none] [threads]\n",
+                argv[0]);
         return 2;
     }
     int64_t n = argc > 2 ? atoll(argv[2]) : 20000000;
     int runs = argc > 3 ? atoi(argv[3]) : 3;
     const char *codec = argc > 4 ? argv[4] : "snappy";
     mr_threads_set(argc > 5 ? atoi(argv[5]) : 2);
-    int32_t *user = malloc((size_t)n * 4), *track = malloc((size_t)n * 4), *seq = malloc((size_t)n * 4);
+    int32_t *user = malloc((size_t)n * 4), *track = malloc((size_t)n * 4),
+            *seq = malloc((size_t)n * 4);
     int64_t *ts = malloc((size_t)n * 8);
     if (!user || !track || !seq || !ts) return 1;
     /* keep in step with the SQL in bench/pqwrite.sh */
@@ -64,8 +66,10 @@ int main(int argc, char **argv)
                       {.n_rows = n, .values = seq},
                       {.n_rows = n, .values = ts}};
     mr_pq_write_opts o = mr_pq_write_opts_default();
-    o.codec = !strcmp(codec, "zstd") ? MR_PQ_ZSTD : !strcmp(codec, "gzip") ? MR_PQ_GZIP
-            : !strcmp(codec, "none") ? MR_PQ_UNCOMPRESSED : MR_PQ_SNAPPY;
+    o.codec = !strcmp(codec, "zstd")   ? MR_PQ_ZSTD
+              : !strcmp(codec, "gzip") ? MR_PQ_GZIP
+              : !strcmp(codec, "none") ? MR_PQ_UNCOMPRESSED
+                                       : MR_PQ_SNAPPY;
     double t[16];
     if (runs > 16) runs = 16;
     for (int r = 0; r < runs; r++) {

@@ -29,7 +29,10 @@ static uint64_t rnd(void)
     x ^= x << 17;
     return rng_state = x;
 }
-static int64_t rnd_range(int64_t lo, int64_t hi) { return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1)); }
+static int64_t rnd_range(int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(rnd() % (uint64_t)(hi - lo + 1));
+}
 
 static void *xcalloc(size_t n, size_t s)
 {
@@ -48,10 +51,19 @@ typedef struct {
     int64_t cap_bytes;
 } tcol;
 
-static const char *SAMPLES[] = {
-    "", "a", "hello", "Ёлка-палка", "日本語テキスト", "emoji 🎵🎶", "quote \" and \\ backslash",
-    "tab\tnew\nline\r", "ctl \x01\x1f end", "Beyoncé", "Мумий Тролль", "a much longer string that "
-    "repeats itself a little to be longer than the others in the list"};
+static const char *SAMPLES[] = {"",
+                                "a",
+                                "hello",
+                                "Ёлка-палка",
+                                "日本語テキスト",
+                                "emoji 🎵🎶",
+                                "quote \" and \\ backslash",
+                                "tab\tnew\nline\r",
+                                "ctl \x01\x1f end",
+                                "Beyoncé",
+                                "Мумий Тролль",
+                                "a much longer string that "
+                                "repeats itself a little to be longer than the others in the list"};
 #define NSAMPLES (int)(sizeof SAMPLES / sizeof *SAMPLES)
 
 /* Appends bytes to a string column's buffer. */
@@ -71,12 +83,16 @@ static void str_put(tcol *t, int64_t slot, const char *s, size_t len)
 static int width_of(mr_pq_wtype t)
 {
     switch (t) {
-    case MR_PQ_W_BOOL: return 1;
+    case MR_PQ_W_BOOL:
+        return 1;
     case MR_PQ_W_I32:
     case MR_PQ_W_DATE:
-    case MR_PQ_W_F32: return 4;
-    case MR_PQ_W_STRING: return 0;
-    default: return 8;
+    case MR_PQ_W_F32:
+        return 4;
+    case MR_PQ_W_STRING:
+        return 0;
+    default:
+        return 8;
     }
 }
 
@@ -88,45 +104,59 @@ static void gen_value(tcol *t, int64_t s, int card)
     int edge = (r % 16) == 0;
     int64_t pick = card ? (int64_t)(rnd() % (uint64_t)card) : -1;
     switch (t->f.type) {
-    case MR_PQ_W_BOOL: ((uint8_t *)c->values)[s] = (uint8_t)(r >> 7 & 1); break;
+    case MR_PQ_W_BOOL:
+        ((uint8_t *)c->values)[s] = (uint8_t)(r >> 7 & 1);
+        break;
     case MR_PQ_W_I32: {
         int32_t v;
         int bw = t->f.bit_width;
         int32_t lo = bw == 8 ? -128 : bw == 16 ? -32768 : INT32_MIN;
         int32_t hi = bw == 8 ? 127 : bw == 16 ? 32767 : INT32_MAX;
-        if (pick >= 0) v = (int32_t)(pick * 2 - 50);
-        else if (edge) v = (r >> 8 & 1) ? lo : hi;
-        else v = (int32_t)rnd_range(lo, hi);
+        if (pick >= 0)
+            v = (int32_t)(pick * 2 - 50);
+        else if (edge)
+            v = (r >> 8 & 1) ? lo : hi;
+        else
+            v = (int32_t)rnd_range(lo, hi);
         ((int32_t *)c->values)[s] = v;
         break;
     }
     case MR_PQ_W_DATE:
-        ((int32_t *)c->values)[s] = pick >= 0 ? (int32_t)(18000 + pick)
-                                  : (int32_t)rnd_range(-719162, 2932896); /* 0001..9999 */
+        ((int32_t *)c->values)[s] = pick >= 0
+                                        ? (int32_t)(18000 + pick)
+                                        : (int32_t)rnd_range(-719162, 2932896); /* 0001..9999 */
         break;
     case MR_PQ_W_I64: {
         int64_t v;
-        if (pick >= 0) v = pick * 1000003 - 7;
-        else if (edge) v = (r >> 8 & 1) ? INT64_MIN : INT64_MAX;
-        else v = (int64_t)rnd();
+        if (pick >= 0)
+            v = pick * 1000003 - 7;
+        else if (edge)
+            v = (r >> 8 & 1) ? INT64_MIN : INT64_MAX;
+        else
+            v = (int64_t)rnd();
         ((int64_t *)c->values)[s] = v;
         break;
     }
     case MR_PQ_W_TS_NS: /* 1677..2262, the range of int64 nanoseconds */
-        ((int64_t *)c->values)[s] = pick >= 0 ? 1600000000000000000LL + pick * 1000000007LL
-                                              : (int64_t)(rnd() >> 1) - (INT64_MAX / 2) + (int64_t)(rnd() % 1000);
+        ((int64_t *)c->values)[s] =
+            pick >= 0 ? 1600000000000000000LL + pick * 1000000007LL
+                      : (int64_t)(rnd() >> 1) - (INT64_MAX / 2) + (int64_t)(rnd() % 1000);
         break;
     case MR_PQ_W_F32: {
-        static const float sp[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-45f, 3.4028235e38f, -1.5f};
+        static const float sp[] = {0.0f, -0.0f,  INFINITY,      -INFINITY,
+                                   NAN,  1e-45f, 3.4028235e38f, -1.5f};
         float v = pick >= 0 ? (float)pick * 0.25f
-                : edge ? sp[r >> 8 & 7] : (float)((double)(int64_t)rnd() / 1e15);
+                  : edge    ? sp[r >> 8 & 7]
+                            : (float)((double)(int64_t)rnd() / 1e15);
         ((float *)c->values)[s] = v;
         break;
     }
     case MR_PQ_W_F64: {
-        static const double sp[] = {0.0, -0.0, INFINITY, -INFINITY, NAN, 5e-324, 1.7976931348623157e308, -2.5};
+        static const double sp[] = {
+            0.0, -0.0, INFINITY, -INFINITY, NAN, 5e-324, 1.7976931348623157e308, -2.5};
         double v = pick >= 0 ? (double)pick * 0.125
-                 : edge ? sp[r >> 8 & 7] : (double)(int64_t)rnd() / 1e12;
+                   : edge    ? sp[r >> 8 & 7]
+                             : (double)(int64_t)rnd() / 1e12;
         ((double *)c->values)[s] = v;
         break;
     }
@@ -173,8 +203,10 @@ static void gen_col(tcol *t, int64_t n, int null_pct, int max_len, int card)
     }
     c->n_slots = slots;
     int w = width_of(t->f.type);
-    if (w) c->values = xcalloc((size_t)slots, (size_t)w);
-    else c->offsets = xcalloc((size_t)slots + 1, sizeof(int64_t));
+    if (w)
+        c->values = xcalloc((size_t)slots, (size_t)w);
+    else
+        c->offsets = xcalloc((size_t)slots + 1, sizeof(int64_t));
     for (int64_t s = 0; s < slots; s++) {
         if (c->valid && !c->valid[s]) {
             if (!w) c->offsets[s + 1] = c->offsets[s]; /* a null slot holds nothing */
@@ -203,19 +235,26 @@ static void json_str(FILE *o, const uint8_t *p, size_t n)
     fputc('"', o);
     for (size_t i = 0; i < n; i++) {
         uint8_t ch = p[i];
-        if (ch == '"' || ch == '\\') fprintf(o, "\\%c", ch);
-        else if (ch < 0x20) fprintf(o, "\\u%04x", ch);
-        else fputc(ch, o);
+        if (ch == '"' || ch == '\\')
+            fprintf(o, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(o, "\\u%04x", ch);
+        else
+            fputc(ch, o);
     }
     fputc('"', o);
 }
 
 static void json_float(FILE *o, double v, int is_f32)
 {
-    if (isnan(v)) fputs("\"NaN\"", o);
-    else if (isinf(v)) fputs(v > 0 ? "\"Infinity\"" : "\"-Infinity\"", o);
-    else if (v == 0 && signbit(v)) fputs("-0.0", o);
-    else fprintf(o, is_f32 ? "%.9g" : "%.17g", v);
+    if (isnan(v))
+        fputs("\"NaN\"", o);
+    else if (isinf(v))
+        fputs(v > 0 ? "\"Infinity\"" : "\"-Infinity\"", o);
+    else if (v == 0 && signbit(v))
+        fputs("-0.0", o);
+    else
+        fprintf(o, is_f32 ? "%.9g" : "%.17g", v);
 }
 
 static void json_slot(FILE *o, const tcol *t, int64_t s)
@@ -226,13 +265,23 @@ static void json_slot(FILE *o, const tcol *t, int64_t s)
         return;
     }
     switch (t->f.type) {
-    case MR_PQ_W_BOOL: fputs(((uint8_t *)c->values)[s] ? "true" : "false", o); break;
+    case MR_PQ_W_BOOL:
+        fputs(((uint8_t *)c->values)[s] ? "true" : "false", o);
+        break;
     case MR_PQ_W_I32:
-    case MR_PQ_W_DATE: fprintf(o, "%d", ((int32_t *)c->values)[s]); break;
+    case MR_PQ_W_DATE:
+        fprintf(o, "%d", ((int32_t *)c->values)[s]);
+        break;
     case MR_PQ_W_I64:
-    case MR_PQ_W_TS_NS: fprintf(o, "\"%" PRId64 "\"", ((int64_t *)c->values)[s]); break;
-    case MR_PQ_W_F32: json_float(o, ((float *)c->values)[s], 1); break;
-    case MR_PQ_W_F64: json_float(o, ((double *)c->values)[s], 0); break;
+    case MR_PQ_W_TS_NS:
+        fprintf(o, "\"%" PRId64 "\"", ((int64_t *)c->values)[s]);
+        break;
+    case MR_PQ_W_F32:
+        json_float(o, ((float *)c->values)[s], 1);
+        break;
+    case MR_PQ_W_F64:
+        json_float(o, ((double *)c->values)[s], 0);
+        break;
     case MR_PQ_W_STRING:
         json_str(o, c->bytes + c->offsets[s], (size_t)(c->offsets[s + 1] - c->offsets[s]));
         break;
@@ -289,9 +338,11 @@ static void expect_write(expect *e, const char *path, const tcol *cols, const ch
     if (!o) exit(1);
     fprintf(o, "{\"codec\":\"%s\",\"n_rows\":%" PRId64 ",\"fields\":[", codec, n_rows);
     for (int i = 0; i < e->nf; i++)
-        fprintf(o, "%s{\"name\":\"%s\",\"type\":\"%s\",\"bit_width\":%d,\"nullable\":%d,\"is_list\":%d}",
-                i ? "," : "", cols[i].f.name, TYPE_NAMES[cols[i].f.type], cols[i].f.bit_width,
-                cols[i].f.nullable, cols[i].f.is_list);
+        fprintf(
+            o,
+            "%s{\"name\":\"%s\",\"type\":\"%s\",\"bit_width\":%d,\"nullable\":%d,\"is_list\":%d}",
+            i ? "," : "", cols[i].f.name, TYPE_NAMES[cols[i].f.type], cols[i].f.bit_width,
+            cols[i].f.nullable, cols[i].f.is_list);
     fputs("],\"columns\":[", o);
     for (int i = 0; i < e->nf; i++) {
         fputs(i ? ",[" : "[", o);
@@ -315,13 +366,17 @@ static int failures;
 
 static const char *codec_name(mr_pq_codec c)
 {
-    return c == MR_PQ_SNAPPY ? "SNAPPY" : c == MR_PQ_ZSTD ? "ZSTD" : c == MR_PQ_GZIP ? "GZIP" : "UNCOMPRESSED";
+    return c == MR_PQ_SNAPPY ? "SNAPPY"
+           : c == MR_PQ_ZSTD ? "ZSTD"
+           : c == MR_PQ_GZIP ? "GZIP"
+                             : "UNCOMPRESSED";
 }
 
 /* Writes one case: `batches` batches of the given row counts, each freshly
  * generated with the given shape. */
 static void write_case(const char *name, tcol *cols, int nf, const mr_pq_write_opts *o,
-                       const int64_t *batch_rows, int n_batches, int null_pct, int max_len, int card)
+                       const int64_t *batch_rows, int n_batches, int null_pct, int max_len,
+                       int card)
 {
     char path[4096], jpath[4096];
     snprintf(path, sizeof path, "%s/%s.parquet", outdir, name);
@@ -365,7 +420,10 @@ static void write_case(const char *name, tcol *cols, int nf, const mr_pq_write_o
     free(fields);
 }
 
-#define F(n, t, bw, nl, li) {.f = {.name = n, .type = t, .bit_width = bw, .nullable = nl, .is_list = li}}
+#define F(n, t, bw, nl, li)                                                                        \
+    {                                                                                              \
+        .f = {.name = n, .type = t, .bit_width = bw, .nullable = nl, .is_list = li }               \
+    }
 
 static tcol *all_types(int nullable, int is_list, int *nf)
 {
@@ -480,7 +538,8 @@ int main(int argc, char **argv)
         ls[0].c.valid = xcalloc((size_t)n, 1);
         ls[0].c.offsets = xcalloc((size_t)n + 1, sizeof(int64_t));
         ls[1].c.list_offsets = xcalloc((size_t)n + 1, sizeof(int64_t));
-        for (int64_t r = 0; r < n; r++) ls[1].c.list_offsets[r + 1] = ls[1].c.list_offsets[r] + r % 3;
+        for (int64_t r = 0; r < n; r++)
+            ls[1].c.list_offsets[r + 1] = ls[1].c.list_offsets[r] + r % 3;
         int64_t ns = ls[1].c.list_offsets[n];
         ls[1].c.n_slots = ns;
         ls[1].c.offsets = xcalloc((size_t)ns + 1, sizeof(int64_t));
@@ -490,8 +549,10 @@ int main(int argc, char **argv)
         for (int64_t r = 0; r < n; r++) {
             ls[0].c.valid[r] = r % 7 != 3;
             size_t len = r == 5 ? big : r % 4 == 0 ? 70000 + (size_t)r : (size_t)(r * 3);
-            if (ls[0].c.valid[r]) str_put(&ls[0], r, buf + (size_t)r * 7 % 1000, len < big - 1000 ? len : big - 1000);
-            else ls[0].c.offsets[r + 1] = ls[0].c.offsets[r];
+            if (ls[0].c.valid[r])
+                str_put(&ls[0], r, buf + (size_t)r * 7 % 1000, len < big - 1000 ? len : big - 1000);
+            else
+                ls[0].c.offsets[r + 1] = ls[0].c.offsets[r];
         }
         for (int64_t s = 0; s < ns; s++) {
             size_t len = s % 2 ? 66000 + (size_t)s * 11 : (size_t)s;

@@ -25,10 +25,10 @@ static void check_bytes(const char *what, const mr_pq_obuf *b, const uint8_t *wa
     for (size_t i = 0; i < n && i < 40; i++) sprintf(exp + 3 * i, "%02x ", want[i]);
     mr_test_fail(__FILE__, line, "%s: got [%s] expected [%s]", what, got, exp);
 }
-#define CHECK_BYTES(what, buf, ...)                                                          \
-    do {                                                                                     \
-        static const uint8_t want_[] = {__VA_ARGS__};                                        \
-        check_bytes(what, buf, want_, sizeof want_, __LINE__);                               \
+#define CHECK_BYTES(what, buf, ...)                                                                \
+    do {                                                                                           \
+        static const uint8_t want_[] = {__VA_ARGS__};                                              \
+        check_bytes(what, buf, want_, sizeof want_, __LINE__);                                     \
     } while (0)
 
 TEST(pq_uvarint_zigzag)
@@ -57,20 +57,20 @@ TEST(pq_thrift_compact)
     mr_pq_obuf b = {0};
     mr_pq_tw t;
     mr_pq_tw_init(&t, &b);
-    mr_pq_tw_i32(&t, 1, 5);       /* delta 1, type 5: 0x15, zigzag 10 */
-    mr_pq_tw_struct(&t, 2);       /* delta 1, type 12: 0x1c */
-    mr_pq_tw_i32(&t, 1, 7);       /* inner: 0x15 0x0e */
-    mr_pq_tw_end(&t);             /* 0x00 */
-    mr_pq_tw_i64(&t, 4, -1);      /* delta 2 from 2, type 6: 0x26 0x01 */
-    mr_pq_tw_bool(&t, 20, 1);     /* delta 16 > 15: long form 0x01, zigzag(20)=40 0x28 */
+    mr_pq_tw_i32(&t, 1, 5);              /* delta 1, type 5: 0x15, zigzag 10 */
+    mr_pq_tw_struct(&t, 2);              /* delta 1, type 12: 0x1c */
+    mr_pq_tw_i32(&t, 1, 7);              /* inner: 0x15 0x0e */
+    mr_pq_tw_end(&t);                    /* 0x00 */
+    mr_pq_tw_i64(&t, 4, -1);             /* delta 2 from 2, type 6: 0x26 0x01 */
+    mr_pq_tw_bool(&t, 20, 1);            /* delta 16 > 15: long form 0x01, zigzag(20)=40 0x28 */
     mr_pq_tw_list(&t, 21, MR_TC_I32, 3); /* 0x19, size 3 type 5: 0x35 */
     mr_pq_tw_elem_i32(&t, 1);
     mr_pq_tw_elem_i32(&t, -2);
-    mr_pq_tw_elem_i32(&t, 3);     /* 02 03 06 */
+    mr_pq_tw_elem_i32(&t, 3);         /* 02 03 06 */
     mr_pq_tw_binary(&t, 22, "hi", 2); /* 0x18 0x02 'h' 'i' */
-    mr_pq_tw_i8(&t, 23, -3);      /* 0x13 0xfd */
-    mr_pq_tw_i16(&t, 24, 300);    /* 0x14 zigzag 600 = 0xd8 0x04 */
-    mr_pq_tw_bool(&t, 25, 0);     /* 0x12 */
+    mr_pq_tw_i8(&t, 23, -3);          /* 0x13 0xfd */
+    mr_pq_tw_i16(&t, 24, 300);        /* 0x14 zigzag 600 = 0xd8 0x04 */
+    mr_pq_tw_bool(&t, 25, 0);         /* 0x12 */
     mr_pq_tw_end(&t);
     CHECK_BYTES("compact struct", &b, 0x15, 0x0a, 0x1c, 0x15, 0x0e, 0x00, 0x26, 0x01, 0x01, 0x28,
                 0x19, 0x35, 0x02, 0x03, 0x06, 0x18, 0x02, 'h', 'i', 0x13, 0xfd, 0x14, 0xd8, 0x04,
@@ -368,23 +368,28 @@ TEST(pq_writer_failure_and_abort)
 
     /* strings must be UTF-8 */
     mr_pq_field fs[1] = {{.name = "s", .type = MR_PQ_W_STRING, .nullable = 1}};
-    const char *txt = "ok\xc3\xa9" "\xe2\x82" "x" "\xed\xa0\x80" "\xc0\xaf" "\xf4\x90\x80\x80";
+    const char *txt = "ok\xc3\xa9"
+                      "\xe2\x82"
+                      "x"
+                      "\xed\xa0\x80"
+                      "\xc0\xaf"
+                      "\xf4\x90\x80\x80";
     int64_t off[6] = {0, 4, 6, 7, 10, 12};
     uint8_t sval[5] = {1, 0, 1, 1, 1};
     mr_pq_col cs = {.n_rows = 1, .offsets = off, .bytes = (uint8_t *)txt, .valid = sval};
     REQUIRE_OK(mr_pq_writer_open(&w, path, fs, 1, NULL));
-    CHECK_OK(mr_pq_writer_write(w, &cs));         /* "ok\u00e9" */
+    CHECK_OK(mr_pq_writer_write(w, &cs)); /* "ok\u00e9" */
     cs.n_rows = 2;
-    CHECK_OK(mr_pq_writer_write(w, &cs));         /* a cut sequence, but null */
+    CHECK_OK(mr_pq_writer_write(w, &cs)); /* a cut sequence, but null */
     sval[1] = 1;
     CHECK_ERR(mr_pq_writer_write(w, &cs), "row 1 is not valid UTF-8 (byte 0 is 0xe2)");
-    int64_t one[2][2] = {{7, 10}, {10, 12}};      /* a surrogate, an overlong '/' */
+    int64_t one[2][2] = {{7, 10}, {10, 12}}; /* a surrogate, an overlong '/' */
     cs.n_rows = 1;
     cs.offsets = one[0];
     CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
     cs.offsets = one[1];
     CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
-    int64_t past[2] = {12, 16};                   /* U+110000 */
+    int64_t past[2] = {12, 16}; /* U+110000 */
     cs.offsets = past;
     CHECK_ERR(mr_pq_writer_write(w, &cs), "not valid UTF-8");
     mr_pq_writer_abort(w);
@@ -432,19 +437,21 @@ TEST(pq_writer_bytes)
     char *data;
     size_t len;
     REQUIRE_OK(mr_read_file(path, &data, &len));
+    /* clang-format off */
     static const uint8_t head[] = {
         'P', 'A', 'R', '1',
-        0x15, 0x00,             /* 1: type DATA_PAGE (0) */
-        0x15, 0x18,             /* 2: uncompressed_page_size 12 */
-        0x15, 0x18,             /* 3: compressed_page_size 12 */
-        0x2c,                   /* 5: data_page_header (delta 2, struct) */
-        0x15, 0x06,             /*   1: num_values 3 */
-        0x15, 0x00,             /*   2: encoding PLAIN */
-        0x15, 0x06,             /*   3: definition_level_encoding RLE (3) */
-        0x15, 0x06,             /*   4: repetition_level_encoding RLE */
-        0x00, 0x00,             /* stop, stop */
-        1, 0, 0, 0, 2, 0, 0, 0, 0xfd, 0xff, 0xff, 0xff,
+        0x15, 0x00,     /* 1: type DATA_PAGE (0) */
+        0x15, 0x18,     /* 2: uncompressed_page_size 12 */
+        0x15, 0x18,     /* 3: compressed_page_size 12 */
+        0x2c,           /* 5: data_page_header (delta 2, struct) */
+        0x15, 0x06,     /*   1: num_values 3 */
+        0x15, 0x00,     /*   2: encoding PLAIN */
+        0x15, 0x06,     /*   3: definition_level_encoding RLE (3) */
+        0x15, 0x06,     /*   4: repetition_level_encoding RLE */
+        0x00, 0x00,     /* stop, stop */
+        1, 0, 0, 0, 2, 0, 0, 0, 0xfd, 0xff, 0xff, 0xff, /* PLAIN 1, 2, -3 */
     };
+    /* clang-format on */
     REQUIRE(len > sizeof head + 8);
     CHECK(memcmp(data, head, sizeof head) == 0);
     CHECK(memcmp(data + len - 4, "PAR1", 4) == 0);
@@ -536,7 +543,8 @@ static void rt_make(rt_col *t, int64_t n, int card)
         for (int64_t r = 0; r < n; r++) {
             uint64_t x = rt_next();
             c->list_valid[r] = x % 7 != 0;
-            c->list_offsets[r + 1] = c->list_offsets[r] + (c->list_valid[r] ? (int64_t)(x >> 8) % 4 : 0);
+            c->list_offsets[r + 1] =
+                c->list_offsets[r] + (c->list_valid[r] ? (int64_t)(x >> 8) % 4 : 0);
         }
         slots = c->list_offsets[n];
     } else {
@@ -544,20 +552,31 @@ static void rt_make(rt_col *t, int64_t n, int card)
         for (int64_t r = 0; r < n; r++) c->valid[r] = rt_next() % 5 != 0;
     }
     c->n_slots = slots;
-    int w = t->f.type == MR_PQ_W_BOOL ? 1 : t->f.type == MR_PQ_W_STRING ? 0
-          : (t->f.type == MR_PQ_W_I64 || t->f.type == MR_PQ_W_TS_NS || t->f.type == MR_PQ_W_F64) ? 8 : 4;
+    int w = t->f.type == MR_PQ_W_BOOL     ? 1
+            : t->f.type == MR_PQ_W_STRING ? 0
+            : (t->f.type == MR_PQ_W_I64 || t->f.type == MR_PQ_W_TS_NS || t->f.type == MR_PQ_W_F64)
+                ? 8
+                : 4;
     if (w) {
         c->values = calloc((size_t)slots + 1, (size_t)w);
         for (int64_t s = 0; s < slots; s++) {
             if (c->valid && !c->valid[s]) continue;
             uint64_t x = rt_next() % (card ? (uint64_t)card : UINT64_MAX);
             switch (t->f.type) {
-            case MR_PQ_W_BOOL: ((uint8_t *)c->values)[s] = x & 1; break;
-            case MR_PQ_W_F32: ((float *)c->values)[s] = (float)(int64_t)x / 7.0f; break;
-            case MR_PQ_W_F64: ((double *)c->values)[s] = (double)(int64_t)x / 3.0; break;
+            case MR_PQ_W_BOOL:
+                ((uint8_t *)c->values)[s] = x & 1;
+                break;
+            case MR_PQ_W_F32:
+                ((float *)c->values)[s] = (float)(int64_t)x / 7.0f;
+                break;
+            case MR_PQ_W_F64:
+                ((double *)c->values)[s] = (double)(int64_t)x / 3.0;
+                break;
             default:
-                if (w == 4) ((int32_t *)c->values)[s] = t->f.bit_width == 16 ? (int16_t)x : (int32_t)x;
-                else ((int64_t *)c->values)[s] = (int64_t)x;
+                if (w == 4)
+                    ((int32_t *)c->values)[s] = t->f.bit_width == 16 ? (int16_t)x : (int32_t)x;
+                else
+                    ((int64_t *)c->values)[s] = (int64_t)x;
             }
         }
     } else {
@@ -566,8 +585,9 @@ static void rt_make(rt_col *t, int64_t n, int card)
         for (int64_t s = 0; s < slots; s++) {
             int len = 0;
             if (!c->valid || c->valid[s])
-                len = snprintf((char *)c->bytes + c->offsets[s], 24, "ж%llu",
-                               (unsigned long long)(rt_next() % (card ? (uint64_t)card : 1000000007)));
+                len = snprintf(
+                    (char *)c->bytes + c->offsets[s], 24, "ж%llu",
+                    (unsigned long long)(rt_next() % (card ? (uint64_t)card : 1000000007)));
             c->offsets[s + 1] = c->offsets[s] + len;
         }
     }
@@ -591,11 +611,15 @@ static int rt_slot_eq(const rt_col *t, int64_t s, const mr_pq_col *got, int64_t 
     if (null_w || null_g) return null_w == null_g;
     if (t->f.type == MR_PQ_W_STRING) {
         int64_t a = c->offsets[s + 1] - c->offsets[s], b = got->offsets[g + 1] - got->offsets[g];
-        return a == b && memcmp(c->bytes + c->offsets[s], got->bytes + got->offsets[g], (size_t)a) == 0;
+        return a == b &&
+               memcmp(c->bytes + c->offsets[s], got->bytes + got->offsets[g], (size_t)a) == 0;
     }
     int w = t->f.type == MR_PQ_W_BOOL ? 1
-          : (t->f.type == MR_PQ_W_I64 || t->f.type == MR_PQ_W_TS_NS || t->f.type == MR_PQ_W_F64) ? 8 : 4;
-    if (t->f.type == MR_PQ_W_BOOL) return !((uint8_t *)c->values)[s] == !((uint8_t *)got->values)[g];
+            : (t->f.type == MR_PQ_W_I64 || t->f.type == MR_PQ_W_TS_NS || t->f.type == MR_PQ_W_F64)
+                ? 8
+                : 4;
+    if (t->f.type == MR_PQ_W_BOOL)
+        return !((uint8_t *)c->values)[s] == !((uint8_t *)got->values)[g];
     return memcmp((uint8_t *)c->values + s * w, (uint8_t *)got->values + g * w, (size_t)w) == 0;
 }
 
@@ -629,14 +653,15 @@ static void roundtrip(rt_col *cols, int nf, int64_t n, const mr_pq_write_opts *o
             CHECK(ci->logical == MR_PQ_L_TIMESTAMP && ci->unit == MR_PQ_NANOS && !ci->utc);
         if (t->f.type == MR_PQ_W_DATE) CHECK(ci->logical == MR_PQ_L_DATE);
         if (t->f.type == MR_PQ_W_STRING) CHECK(ci->logical == MR_PQ_L_STRING);
-        if (t->f.bit_width) CHECK(ci->logical == MR_PQ_L_INT && ci->bit_width == t->f.bit_width && ci->is_signed);
+        if (t->f.bit_width)
+            CHECK(ci->logical == MR_PQ_L_INT && ci->bit_width == t->f.bit_width && ci->is_signed);
         int64_t row = 0;
         int bad = 0;
         for (int g = 0; g < mr_pq_num_row_groups(r); g++) {
             mr_pq_col got = {0};
             if (mr_pq_read(r, g, i, &got)) {
-                mr_test_fail(__FILE__, __LINE__, "%s column %s row group %d: %s", name, t->f.name, g,
-                             mr_errmsg());
+                mr_test_fail(__FILE__, __LINE__, "%s column %s row group %d: %s", name, t->f.name,
+                             g, mr_errmsg());
                 bad = 1;
                 break;
             }
@@ -653,7 +678,9 @@ static void roundtrip(rt_col *cols, int nf, int64_t n, const mr_pq_write_opts *o
                 for (int64_t e = 0; e < wl && !bad; e++)
                     bad = !rt_slot_eq(t, t->c.list_offsets[row] + e, &got, got.list_offsets[q] + e);
             }
-            if (bad) mr_test_fail(__FILE__, __LINE__, "%s column %s differs at row %lld", name, t->f.name, (long long)row);
+            if (bad)
+                mr_test_fail(__FILE__, __LINE__, "%s column %s differs at row %lld", name,
+                             t->f.name, (long long)row);
             mr_pq_col_free(&got);
         }
         if (!bad) CHECK_INT(row, n);
@@ -666,9 +693,9 @@ static void roundtrip(rt_col *cols, int nf, int64_t n, const mr_pq_write_opts *o
 
 TEST(pq_writer_roundtrip_own_reader)
 {
-    static const mr_pq_wtype types[] = {MR_PQ_W_BOOL, MR_PQ_W_I32, MR_PQ_W_I32, MR_PQ_W_I64,
-                                        MR_PQ_W_F32, MR_PQ_W_F64, MR_PQ_W_STRING, MR_PQ_W_DATE,
-                                        MR_PQ_W_TS_NS};
+    static const mr_pq_wtype types[] = {MR_PQ_W_BOOL,   MR_PQ_W_I32,  MR_PQ_W_I32,
+                                        MR_PQ_W_I64,    MR_PQ_W_F32,  MR_PQ_W_F64,
+                                        MR_PQ_W_STRING, MR_PQ_W_DATE, MR_PQ_W_TS_NS};
     static const char *names[] = {"b", "i32", "i16", "i64", "f", "d", "s", "dt", "ts"};
     enum { NT = 9, N = 3000 };
     rt_col cols[2 * NT];
@@ -677,8 +704,11 @@ TEST(pq_writer_roundtrip_own_reader)
         char lname[NT][16];
         for (int i = 0; i < 2 * NT; i++) {
             int t = i % NT;
-            cols[i].f = (mr_pq_field){.name = names[t], .type = types[t], .nullable = 1,
-                                      .bit_width = t == 2 ? 16 : 0, .is_list = i >= NT};
+            cols[i].f = (mr_pq_field){.name = names[t],
+                                      .type = types[t],
+                                      .nullable = 1,
+                                      .bit_width = t == 2 ? 16 : 0,
+                                      .is_list = i >= NT};
             if (i >= NT) {
                 snprintf(lname[t], sizeof lname[t], "l%s", names[t]);
                 cols[i].f.name = lname[t];
@@ -798,14 +828,18 @@ TEST(pq_rle_property)
         int64_t got = rle_decode_ref(b.p, b.n, bw, back, n + 8);
         /* the decoder sees padding values of the last group too */
         bad = got < n || got > n + 7 || (n && memcmp(v, back, (size_t)n * 4) != 0);
-        if (bad) mr_test_fail(__FILE__, __LINE__, "u32 trial %d: width %d, %lld values, decoded %lld", trial, bw, (long long)n, (long long)got);
+        if (bad)
+            mr_test_fail(__FILE__, __LINE__, "u32 trial %d: width %d, %lld values, decoded %lld",
+                         trial, bw, (long long)n, (long long)got);
         if (bw <= 8 && !bad) {
             for (int64_t i = 0; i < n; i++) v8[i] = (uint8_t)v[i];
             b.n = 0;
             mr_pq_rle_u8(&b, v8, n, bw);
             got = rle_decode_ref(b.p, b.n, bw, back, n + 8);
             bad = got < n || got > n + 7 || (n && memcmp(v, back, (size_t)n * 4) != 0);
-            if (bad) mr_test_fail(__FILE__, __LINE__, "u8 trial %d: width %d, %lld values", trial, bw, (long long)n);
+            if (bad)
+                mr_test_fail(__FILE__, __LINE__, "u8 trial %d: width %d, %lld values", trial, bw,
+                             (long long)n);
         }
     }
     free(v), free(back), free(v8);
@@ -832,7 +866,8 @@ TEST(pq_writer_offset_slices)
     REQUIRE_OK(mr_pq_read(r, 0, 0, &a));
     REQUIRE_OK(mr_pq_read(r, 0, 1, &s));
     REQUIRE(a.n_rows == 3 && a.n_slots == 3 && s.n_rows == 3);
-    CHECK(a.list_offsets[0] == 0 && a.list_offsets[1] == 2 && a.list_offsets[2] == 2 && a.list_offsets[3] == 3);
+    CHECK(a.list_offsets[0] == 0 && a.list_offsets[1] == 2 && a.list_offsets[2] == 2 &&
+          a.list_offsets[3] == 3);
     CHECK(((int64_t *)a.values)[0] == 10 && ((int64_t *)a.values)[2] == 12);
     CHECK(s.offsets[1] - s.offsets[0] == 2 && memcmp(s.bytes + s.offsets[0], "ab", 2) == 0);
     CHECK(s.offsets[2] == s.offsets[1]);

@@ -75,7 +75,7 @@ function compare(name, who, exp, got) {
 
 // True min/max/null_count of rows [a, b) of a column, as parquet orders them.
 function trueStats(f, vals, a, b) {
-  let nulls = 0, mn, mx;
+  let nulls = 0, nonnull = 0, mn, mx;
   const cmp = (x, y) => {
     if (f.type === 'STRING') return Buffer.compare(Buffer.from(x, 'utf8'), Buffer.from(y, 'utf8'));
     if (BIG_TYPES.has(f.type) || INT_TYPES.has(f.type)) { const p = BigInt(x), q2 = BigInt(y); return p < q2 ? -1 : p > q2 ? 1 : 0; }
@@ -84,6 +84,7 @@ function trueStats(f, vals, a, b) {
   };
   const add = v => {
     if (v === null) { nulls++; return; }
+    nonnull++;
     if ((f.type === 'F32' || f.type === 'F64') && (v === 'NaN')) return;
     let x = v;
     if (x === 'Infinity') x = Infinity; else if (x === '-Infinity') x = -Infinity;
@@ -96,7 +97,7 @@ function trueStats(f, vals, a, b) {
     else if (v === null || v.length === 0) nulls++;
     else v.forEach(add);
   }
-  return { mn, mx, nulls };
+  return { mn, mx, nulls, nonnull };
 }
 
 // DuckDB renders stats_min_value in the column's logical type; bring it to canon().
@@ -122,6 +123,15 @@ function duckStat(f, s) {
   }
   if (f.type === 'BOOL') return canon('BOOL', s === 'true');
   return canon(f.type, s);
+}
+
+// Whether a column chunk must be dictionary-encoded (undefined: either is fine).
+function wantDict(name, f, t) {
+  if (f.type === 'BOOL' || t.nonnull === 0) return false; // nothing to put in a dictionary
+  if (name.startsWith('plain_crc')) return false;
+  if (name.startsWith('lowcard_') || name === 'row_groups_lowcard_zstd') return true;
+  if (name === 'dict_fallback') return f.name === 'few';
+  return undefined;
 }
 
 for (const name of names) {
@@ -165,7 +175,7 @@ for (const name of names) {
 
   // statistics and codec, per row group
   try {
-    const rd = await con.runAndReadAll(`SELECT row_group_id, row_group_num_rows, column_id, compression, stats_min_value, stats_max_value, stats_min, stats_max, stats_null_count FROM parquet_metadata('${fp}') ORDER BY row_group_id, column_id`);
+    const rd = await con.runAndReadAll(`SELECT row_group_id, row_group_num_rows, column_id, compression, stats_min_value, stats_max_value, stats_min, stats_max, stats_null_count, encodings, dictionary_page_offset FROM parquet_metadata('${fp}') ORDER BY row_group_id, column_id`);
     const md = rd.getRowObjectsJS();
     const starts = new Map(); let at = 0;
     for (const m of md) if (!starts.has(m.row_group_id)) { starts.set(m.row_group_id, at); at += Number(m.row_group_num_rows); }
@@ -195,6 +205,10 @@ for (const name of names) {
       // deprecated min/max: written for signed orders (not strings), as pyarrow does
       if (f.type !== 'STRING' && emn !== undefined && ((m.stats_min === null && m.stats_min_value !== null) || (m.stats_max === null && m.stats_max_value !== null))) problems.push('deprecated min/max missing');
       if (f.type === 'STRING' && (m.stats_min !== null || m.stats_max !== null)) problems.push('deprecated min/max written for a string');
+      // dictionary encoding where it must (few distinct values) and must not (off, or too big) be used
+      const dict = m.dictionary_page_offset !== null && /RLE_DICTIONARY/.test(m.encodings);
+      const want = wantDict(name, f, t);
+      if (want !== undefined && dict !== want) problems.push(`dictionary ${dict ? 'used' : 'not used'} (encodings ${m.encodings})`);
       if (problems.length && shown++ < 10) fail(name, `row group ${m.row_group_id} column ${f.name}: ${problems.join('; ')}`);
       else if (problems.length) bad++;
     }

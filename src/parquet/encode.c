@@ -30,42 +30,42 @@ static void put_rle_run(mr_pq_obuf *out, uint32_t value, int64_t count, int bw)
 /* One bit-packed run of n values (zero-padded to whole groups of 8). Values
  * are packed least significant bit first; 8 values of bw bits fill exactly bw
  * bytes, so the accumulator is empty after every group. */
-#define DEFINE_BITPACK(NAME, T)                                                              \
-    static void NAME(mr_pq_obuf *out, const T *v, int64_t n, int bw)                         \
-    {                                                                                        \
-        int64_t groups = (n + 7) / 8;                                                        \
-        mr_pq_obuf_uvarint(out, (uint64_t)groups << 1 | 1);                                  \
-        size_t len = (size_t)groups * (size_t)bw;                                            \
-        if (len == 0 || mr_pq_obuf_reserve(out, len)) return;                                \
-        uint8_t *p = out->p + out->n;                                                        \
-        uint64_t acc = 0;                                                                    \
-        int nb = 0;                                                                          \
-        int64_t full = n & ~(int64_t)7;                                                      \
-        if (bw == 1) {                                                                       \
-            for (int64_t i = 0; i < full; i += 8)                                            \
-                *p++ = (uint8_t)(v[i] | v[i + 1] << 1 | v[i + 2] << 2 | v[i + 3] << 3 |      \
-                                 v[i + 4] << 4 | v[i + 5] << 5 | v[i + 6] << 6 | v[i + 7] << 7); \
-        } else {                                                                             \
-            for (int64_t i = 0; i < full; i++) {                                             \
-                acc |= (uint64_t)v[i] << nb;                                                 \
-                nb += bw;                                                                    \
-                while (nb >= 8) {                                                            \
-                    *p++ = (uint8_t)acc;                                                     \
-                    acc >>= 8;                                                               \
-                    nb -= 8;                                                                 \
-                }                                                                            \
-            }                                                                                \
-        }                                                                                    \
-        for (int64_t i = full; i < groups * 8; i++) {                                        \
-            acc |= (uint64_t)(i < n ? v[i] : 0) << nb;                                       \
-            nb += bw;                                                                        \
-            while (nb >= 8) {                                                                \
-                *p++ = (uint8_t)acc;                                                         \
-                acc >>= 8;                                                                   \
-                nb -= 8;                                                                     \
-            }                                                                                \
-        }                                                                                    \
-        out->n += len;                                                                       \
+#define DEFINE_BITPACK(NAME, T)                                                                    \
+    static void NAME(mr_pq_obuf *out, const T *v, int64_t n, int bw)                               \
+    {                                                                                              \
+        int64_t groups = (n + 7) / 8;                                                              \
+        mr_pq_obuf_uvarint(out, (uint64_t)groups << 1 | 1);                                        \
+        size_t len = (size_t)groups * (size_t)bw;                                                  \
+        if (len == 0 || mr_pq_obuf_reserve(out, len)) return;                                      \
+        uint8_t *p = out->p + out->n;                                                              \
+        uint64_t acc = 0;                                                                          \
+        int nb = 0;                                                                                \
+        int64_t full = n & ~(int64_t)7;                                                            \
+        if (bw == 1) {                                                                             \
+            for (int64_t i = 0; i < full; i += 8)                                                  \
+                *p++ = (uint8_t)(v[i] | v[i + 1] << 1 | v[i + 2] << 2 | v[i + 3] << 3 |            \
+                                 v[i + 4] << 4 | v[i + 5] << 5 | v[i + 6] << 6 | v[i + 7] << 7);   \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < full; i++) {                                                   \
+                acc |= (uint64_t)v[i] << nb;                                                       \
+                nb += bw;                                                                          \
+                while (nb >= 8) {                                                                  \
+                    *p++ = (uint8_t)acc;                                                           \
+                    acc >>= 8;                                                                     \
+                    nb -= 8;                                                                       \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        for (int64_t i = full; i < groups * 8; i++) {                                              \
+            acc |= (uint64_t)(i < n ? v[i] : 0) << nb;                                             \
+            nb += bw;                                                                              \
+            while (nb >= 8) {                                                                      \
+                *p++ = (uint8_t)acc;                                                               \
+                acc >>= 8;                                                                         \
+                nb -= 8;                                                                           \
+            }                                                                                      \
+        }                                                                                          \
+        out->n += len;                                                                             \
     }
 
 DEFINE_BITPACK(bitpack_u8, uint8_t)
@@ -75,33 +75,33 @@ DEFINE_BITPACK(bitpack_u32, uint32_t)
  * literals. Before an RLE run, the literals are flushed as a bit-packed run
  * lengthened to a multiple of 8 with the repeat's first values, if the
  * repeat stays long enough to be worth an RLE run. */
-#define DEFINE_RLE(NAME, T, BITPACK)                                                         \
-    void NAME(mr_pq_obuf *out, const T *v, int64_t n, int bw)                                \
-    {                                                                                        \
-        int64_t lit = 0, i = 0;                                                              \
-        while (i < n) {                                                                      \
-            T x = v[i];                                                                      \
-            int64_t j = i + 1;                                                               \
-            while (j < n && v[j] == x) j++;                                                  \
-            int64_t r = j - i;                                                               \
-            if (r < MIN_RLE_RUN) {                                                           \
-                i = j;                                                                       \
-                continue;                                                                    \
-            }                                                                                \
-            int64_t pending = i - lit;                                                       \
-            if (pending > 0) {                                                               \
-                int64_t pad = (8 - pending % 8) % 8;                                         \
-                if (r - pad < MIN_RLE_RUN) {                                                 \
-                    i = j;                                                                   \
-                    continue;                                                                \
-                }                                                                            \
-                BITPACK(out, v + lit, pending + pad, bw);                                    \
-                r -= pad;                                                                    \
-            }                                                                                \
-            put_rle_run(out, x, r, bw);                                                      \
-            lit = i = j;                                                                     \
-        }                                                                                    \
-        if (lit < n) BITPACK(out, v + lit, n - lit, bw);                                     \
+#define DEFINE_RLE(NAME, T, BITPACK)                                                               \
+    void NAME(mr_pq_obuf *out, const T *v, int64_t n, int bw)                                      \
+    {                                                                                              \
+        int64_t lit = 0, i = 0;                                                                    \
+        while (i < n) {                                                                            \
+            T x = v[i];                                                                            \
+            int64_t j = i + 1;                                                                     \
+            while (j < n && v[j] == x) j++;                                                        \
+            int64_t r = j - i;                                                                     \
+            if (r < MIN_RLE_RUN) {                                                                 \
+                i = j;                                                                             \
+                continue;                                                                          \
+            }                                                                                      \
+            int64_t pending = i - lit;                                                             \
+            if (pending > 0) {                                                                     \
+                int64_t pad = (8 - pending % 8) % 8;                                               \
+                if (r - pad < MIN_RLE_RUN) {                                                       \
+                    i = j;                                                                         \
+                    continue;                                                                      \
+                }                                                                                  \
+                BITPACK(out, v + lit, pending + pad, bw);                                          \
+                r -= pad;                                                                          \
+            }                                                                                      \
+            put_rle_run(out, x, r, bw);                                                            \
+            lit = i = j;                                                                           \
+        }                                                                                          \
+        if (lit < n) BITPACK(out, v + lit, n - lit, bw);                                           \
     }
 
 DEFINE_RLE(mr_pq_rle_u8, uint8_t, bitpack_u8)
@@ -251,7 +251,8 @@ static int dict_add_entry(mr_pq_dict *d, int64_t slot)
     if (d->n == d->first_cap) {
         int64_t cap = d->first_cap ? d->first_cap * 2 : 1024;
         int64_t *f = realloc(d->first, (size_t)cap * sizeof *f);
-        if (!f) return mr_err(MR_ENOMEM, "out of memory for %lld dictionary entries", (long long)cap);
+        if (!f)
+            return mr_err(MR_ENOMEM, "out of memory for %lld dictionary entries", (long long)cap);
         d->first = f;
         d->first_cap = cap;
     }
@@ -267,7 +268,8 @@ static int dict_add_entry(mr_pq_dict *d, int64_t slot)
 static int hopeless(int64_t distinct, int64_t seen, int64_t total, size_t entry_bytes,
                     size_t max_bytes)
 {
-    return distinct * 10 > seen * 9 && (double)total * 0.9 * (double)entry_bytes > 2.0 * (double)max_bytes;
+    return distinct * 10 > seen * 9 &&
+           (double)total * 0.9 * (double)entry_bytes > 2.0 * (double)max_bytes;
 }
 
 int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t *valid,
@@ -389,7 +391,8 @@ void mr_pq_dict_plain_fixed(const mr_pq_dict *d, mr_pq_obuf *out, const void *va
     if (mr_pq_obuf_reserve(out, (size_t)d->n * (size_t)width)) return;
     const uint8_t *src = values;
     uint8_t *p = out->p + out->n;
-    for (int64_t i = 0; i < d->n; i++, p += width) memcpy(p, src + d->first[i] * width, (size_t)width);
+    for (int64_t i = 0; i < d->n; i++, p += width)
+        memcpy(p, src + d->first[i] * width, (size_t)width);
     out->n = (size_t)(p - out->p);
 }
 

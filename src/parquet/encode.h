@@ -46,13 +46,13 @@ void mr_pq_plain_bytes(mr_pq_obuf *out, const int64_t *offsets, const uint8_t *b
 
 /* A dictionary under construction; reusable across column chunks. */
 typedef struct {
-    int64_t n;        /* entries */
-    int64_t *first;   /* slot of each entry's first occurrence */
+    int64_t n;      /* entries */
+    int64_t *first; /* slot of each entry's first occurrence */
     int64_t first_cap;
-    uint64_t *keys;   /* hash table: value bits (fixed) or hash (bytes) */
-    int32_t *codes;   /* hash table: entry, -1 = empty */
-    size_t cap;       /* table size, a power of two */
-    size_t bytes;     /* PLAIN size of the entries so far */
+    uint64_t *keys; /* hash table: value bits (fixed) or hash (bytes) */
+    int32_t *codes; /* hash table: entry, -1 = empty */
+    size_t cap;     /* table size, a power of two */
+    size_t bytes;   /* PLAIN size of the entries so far */
 } mr_pq_dict;
 
 void mr_pq_dict_free(mr_pq_dict *d);

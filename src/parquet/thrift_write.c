@@ -28,7 +28,8 @@ void mr_pq_obuf_free(mr_pq_obuf *b)
 
 int mr_pq_obuf_ok(const mr_pq_obuf *b)
 {
-    if (b->oom) return mr_err(MR_ENOMEM, "out of memory growing a parquet buffer past %zu bytes", b->cap);
+    if (b->oom)
+        return mr_err(MR_ENOMEM, "out of memory growing a parquet buffer past %zu bytes", b->cap);
     return 0;
 }
 
@@ -132,7 +133,10 @@ void mr_pq_tw_list(mr_pq_tw *t, int16_t id, int elem_tc, int64_t n)
     }
 }
 
-void mr_pq_tw_elem_i32(mr_pq_tw *t, int32_t v) { mr_pq_obuf_uvarint(t->out, mr_pq_zigzag(v)); }
+void mr_pq_tw_elem_i32(mr_pq_tw *t, int32_t v)
+{
+    mr_pq_obuf_uvarint(t->out, mr_pq_zigzag(v));
+}
 
 void mr_pq_tw_elem_binary(mr_pq_tw *t, const void *p, size_t n)
 {

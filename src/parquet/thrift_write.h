@@ -46,7 +46,10 @@ static inline void mr_pq_obuf_byte(mr_pq_obuf *b, uint8_t x)
 
 /* ULEB128 (thrift varint, RLE run headers). */
 void mr_pq_obuf_uvarint(mr_pq_obuf *b, uint64_t x);
-static inline uint64_t mr_pq_zigzag(int64_t x) { return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63); }
+static inline uint64_t mr_pq_zigzag(int64_t x)
+{
+    return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+}
 
 /* Compact protocol writer. Nesting depth is bounded by parquet's schema
  * (FileMetaData > RowGroup > ColumnChunk > ColumnMetaData > Statistics). */

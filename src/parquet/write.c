@@ -37,34 +37,41 @@
 #include "parquet/parquet.h"
 #include "parquet/thrift_write.h"
 
-
 #define DEFAULT_ROW_GROUP_ROWS 1048576
 #define DEFAULT_PAGE_BYTES (1 << 20)
-#define DICT_LIMIT (1 << 20)   /* pyarrow's dictionary_pagesize_limit */
-#define MAX_STAT_BYTES 4096    /* pyarrow's max_statistics_size */
+#define DICT_LIMIT (1 << 20) /* pyarrow's dictionary_pagesize_limit */
+#define MAX_STAT_BYTES 4096  /* pyarrow's max_statistics_size */
 #define CREATED_BY "musrec version 0.1.0"
 
 /* parquet.thrift enums */
 enum { REP_REQUIRED = 0, REP_OPTIONAL = 1, REP_REPEATED = 2 };
 enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
 enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
-enum { CT_UTF8 = 0, CT_LIST = 3, CT_DATE = 6, CT_INT_8 = 15, CT_INT_16 = 16, CT_INT_32 = 17, CT_INT_64 = 18 };
+enum {
+    CT_UTF8 = 0,
+    CT_LIST = 3,
+    CT_DATE = 6,
+    CT_INT_8 = 15,
+    CT_INT_16 = 16,
+    CT_INT_32 = 17,
+    CT_INT_64 = 18
+};
 
 typedef struct {
     char *name;
     mr_pq_wtype type;
     int bit_width, nullable, is_list;
     mr_pq_physical physical;
-    int width;          /* bytes per value in `values` (0 for strings) */
+    int width; /* bytes per value in `values` (0 for strings) */
     int max_def, max_rep;
 } wfield;
 
 /* Per-column state, reused across row groups; touched by one thread at a time. */
 typedef struct {
-    mr_pq_obuf chunk;   /* the encoded column chunk: headers and pages */
-    mr_pq_obuf page;    /* one page body before compression */
+    mr_pq_obuf chunk; /* the encoded column chunk: headers and pages */
+    mr_pq_obuf page;  /* one page body before compression */
     mr_pq_obuf hdr;
-    uint8_t *comp;      /* compressed page */
+    uint8_t *comp; /* compressed page */
     size_t comp_len, comp_cap;
     uint8_t *def, *rep; /* level scratch */
     size_t lv_cap;
@@ -76,7 +83,7 @@ typedef struct {
     int has_dict;
     int64_t null_count;
     int has_minmax;
-    uint8_t min[8], max[8]; /* fixed-width statistics */
+    uint8_t min[8], max[8];     /* fixed-width statistics */
     const uint8_t *smin, *smax; /* string statistics, into the caller's bytes */
     size_t smin_len, smax_len;
     int rc;
@@ -99,8 +106,8 @@ struct mr_pq_writer {
 
 mr_pq_write_opts mr_pq_write_opts_default(void)
 {
-    mr_pq_write_opts o = {.codec = MR_PQ_SNAPPY, .row_group_rows = DEFAULT_ROW_GROUP_ROWS,
-                          .dictionary = 1};
+    mr_pq_write_opts o = {
+        .codec = MR_PQ_SNAPPY, .row_group_rows = DEFAULT_ROW_GROUP_ROWS, .dictionary = 1};
     return o;
 }
 
@@ -168,8 +175,10 @@ int mr_pq_writer_open(mr_pq_writer **out, const char *path, const mr_pq_field *f
     if (o.page_bytes <= 0) o.page_bytes = DEFAULT_PAGE_BYTES;
     if (o.codec != MR_PQ_UNCOMPRESSED && o.codec != MR_PQ_SNAPPY && o.codec != MR_PQ_ZSTD &&
         o.codec != MR_PQ_GZIP)
-        return mr_err(MR_EINVAL, "writing %s: codec %d is not one the writer offers "
-                      "(UNCOMPRESSED, SNAPPY, GZIP, ZSTD)", path, (int)o.codec);
+        return mr_err(MR_EINVAL,
+                      "writing %s: codec %d is not one the writer offers "
+                      "(UNCOMPRESSED, SNAPPY, GZIP, ZSTD)",
+                      path, (int)o.codec);
     for (int i = 0; i < n_fields; i++) {
         int rc = check_field(path, &fields[i], i);
         if (rc) return rc;
@@ -202,14 +211,26 @@ int mr_pq_writer_open(mr_pq_writer **out, const char *path, const mr_pq_field *f
         f->nullable = s->nullable != 0;
         f->is_list = s->is_list != 0;
         switch (s->type) {
-        case MR_PQ_W_BOOL: f->physical = MR_PQ_BOOLEAN, f->width = 1; break;
+        case MR_PQ_W_BOOL:
+            f->physical = MR_PQ_BOOLEAN, f->width = 1;
+            break;
         case MR_PQ_W_I32:
-        case MR_PQ_W_DATE: f->physical = MR_PQ_INT32, f->width = 4; break;
+        case MR_PQ_W_DATE:
+            f->physical = MR_PQ_INT32, f->width = 4;
+            break;
         case MR_PQ_W_I64:
-        case MR_PQ_W_TS_NS: f->physical = MR_PQ_INT64, f->width = 8; break;
-        case MR_PQ_W_F32: f->physical = MR_PQ_FLOAT, f->width = 4; break;
-        case MR_PQ_W_F64: f->physical = MR_PQ_DOUBLE, f->width = 8; break;
-        case MR_PQ_W_STRING: f->physical = MR_PQ_BYTE_ARRAY, f->width = 0; break;
+        case MR_PQ_W_TS_NS:
+            f->physical = MR_PQ_INT64, f->width = 8;
+            break;
+        case MR_PQ_W_F32:
+            f->physical = MR_PQ_FLOAT, f->width = 4;
+            break;
+        case MR_PQ_W_F64:
+            f->physical = MR_PQ_DOUBLE, f->width = 8;
+            break;
+        case MR_PQ_W_STRING:
+            f->physical = MR_PQ_BYTE_ARRAY, f->width = 0;
+            break;
         }
         f->max_rep = f->is_list;
         f->max_def = f->nullable + f->is_list;
@@ -232,7 +253,8 @@ int mr_pq_writer_open(mr_pq_writer **out, const char *path, const mr_pq_field *f
 
 int mr_pq_writer_kv(mr_pq_writer *w, const char *key, const char *value)
 {
-    if (!key || !value) return mr_err(MR_EINVAL, "writing %s: metadata key and value must be set", w->path);
+    if (!key || !value)
+        return mr_err(MR_EINVAL, "writing %s: metadata key and value must be set", w->path);
     for (int i = 0; i < w->nkv; i++)
         if (strcmp(w->kv[2 * i], key) == 0) {
             char *v = mr_strdup(value);
@@ -279,10 +301,14 @@ static int64_t utf8_bad(const uint8_t *p, int64_t n)
         }
         int len;
         uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
-        else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
-        else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
-        else return i;
+        if ((c & 0xE0) == 0xC0)
+            len = 2, cp = c & 0x1F, min = 0x80;
+        else if ((c & 0xF0) == 0xE0)
+            len = 3, cp = c & 0x0F, min = 0x800;
+        else if ((c & 0xF8) == 0xF0)
+            len = 4, cp = c & 0x07, min = 0x10000;
+        else
+            return i;
         if (i + len > n) return i;
         for (int k = 1; k < len; k++) {
             if ((p[i + k] & 0xC0) != 0x80) return i;
@@ -304,10 +330,11 @@ static int check_col(const mr_pq_writer *w, const wfield *f, const mr_pq_col *c,
     int64_t s0 = 0, s1 = n;
     if (f->is_list) {
         const int64_t *lo = c->list_offsets;
-        if (!lo) return mr_err(MR_EINVAL, "writing %s: list column '%s' has no list_offsets", p, nm);
+        if (!lo)
+            return mr_err(MR_EINVAL, "writing %s: list column '%s' has no list_offsets", p, nm);
         if (lo[0] < 0)
-            return mr_err(MR_EINVAL, "writing %s: column '%s' has negative list offset %lld", p,
-                          nm, (long long)lo[0]);
+            return mr_err(MR_EINVAL, "writing %s: column '%s' has negative list offset %lld", p, nm,
+                          (long long)lo[0]);
         for (int64_t r = 0; r < n; r++) {
             if (lo[r + 1] < lo[r])
                 return mr_err(MR_EINVAL,
@@ -321,7 +348,8 @@ static int check_col(const mr_pq_writer *w, const wfield *f, const mr_pq_col *c,
                 if (lo[r + 1] != lo[r])
                     return mr_err(MR_EINVAL,
                                   "writing %s: column '%s' row %lld is a null list but owns %lld "
-                                  "elements", p, nm, (long long)r, (long long)(lo[r + 1] - lo[r]));
+                                  "elements",
+                                  p, nm, (long long)r, (long long)(lo[r + 1] - lo[r]));
             }
         }
         s0 = lo[0];
@@ -335,11 +363,12 @@ static int check_col(const mr_pq_writer *w, const wfield *f, const mr_pq_col *c,
                 if (!c->valid[s])
                     return mr_err(MR_EINVAL,
                                   "writing %s: column '%s' holds lists of required elements but "
-                                  "element %lld is null", p, nm, (long long)s);
+                                  "element %lld is null",
+                                  p, nm, (long long)s);
     } else {
         if (c->n_slots != 0 && c->n_slots != n)
-            return mr_err(MR_EINVAL, "writing %s: flat column '%s' has %lld slots for %lld rows",
-                          p, nm, (long long)c->n_slots, (long long)n);
+            return mr_err(MR_EINVAL, "writing %s: flat column '%s' has %lld slots for %lld rows", p,
+                          nm, (long long)c->n_slots, (long long)n);
         if (c->valid && !f->nullable)
             for (int64_t s = 0; s < n; s++)
                 if (!c->valid[s])
@@ -368,8 +397,9 @@ static int check_col(const mr_pq_writer *w, const wfield *f, const mr_pq_col *c,
             if (bad >= 0)
                 return mr_err(MR_EINVAL,
                               "writing %s: column '%s' %s %lld is not valid UTF-8 (byte %lld is "
-                              "0x%02x)", p, nm, f->is_list ? "element" : "row", (long long)s,
-                              (long long)bad, c->bytes[o[s] + bad]);
+                              "0x%02x)",
+                              p, nm, f->is_list ? "element" : "row", (long long)s, (long long)bad,
+                              c->bytes[o[s] + bad]);
         }
     } else if (!c->values) {
         return mr_err(MR_EINVAL, "writing %s: column '%s' has no values", p, nm);
@@ -397,53 +427,53 @@ static int cmp_bytes(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
     return na < nb ? -1 : na > nb;
 }
 
-#define MINMAX_INT(T)                                                                        \
-    do {                                                                                     \
-        const T *v = col->values;                                                            \
-        T lo = 0, hi = 0;                                                                    \
-        int any = 0;                                                                         \
-        if (!valid) {                                                                        \
-            if (s1 > s0) {                                                                   \
-                lo = hi = v[s0];                                                             \
-                any = 1;                                                                     \
-            }                                                                                \
-            for (int64_t s = s0; s < s1; s++) {                                              \
-                T x = v[s];                                                                  \
-                lo = x < lo ? x : lo;                                                        \
-                hi = x > hi ? x : hi;                                                        \
-            }                                                                                \
-        } else {                                                                             \
-            for (int64_t s = s0; s < s1; s++) {                                              \
-                if (!valid[s]) continue;                                                     \
-                T x = v[s];                                                                  \
-                if (!any) lo = hi = x, any = 1;                                              \
-                lo = x < lo ? x : lo;                                                        \
-                hi = x > hi ? x : hi;                                                        \
-            }                                                                                \
-        }                                                                                    \
-        cs->has_minmax = any;                                                                \
-        memcpy(cs->min, &lo, sizeof lo);                                                     \
-        memcpy(cs->max, &hi, sizeof hi);                                                     \
+#define MINMAX_INT(T)                                                                              \
+    do {                                                                                           \
+        const T *v = col->values;                                                                  \
+        T lo = 0, hi = 0;                                                                          \
+        int any = 0;                                                                               \
+        if (!valid) {                                                                              \
+            if (s1 > s0) {                                                                         \
+                lo = hi = v[s0];                                                                   \
+                any = 1;                                                                           \
+            }                                                                                      \
+            for (int64_t s = s0; s < s1; s++) {                                                    \
+                T x = v[s];                                                                        \
+                lo = x < lo ? x : lo;                                                              \
+                hi = x > hi ? x : hi;                                                              \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (int64_t s = s0; s < s1; s++) {                                                    \
+                if (!valid[s]) continue;                                                           \
+                T x = v[s];                                                                        \
+                if (!any) lo = hi = x, any = 1;                                                    \
+                lo = x < lo ? x : lo;                                                              \
+                hi = x > hi ? x : hi;                                                              \
+            }                                                                                      \
+        }                                                                                          \
+        cs->has_minmax = any;                                                                      \
+        memcpy(cs->min, &lo, sizeof lo);                                                           \
+        memcpy(cs->max, &hi, sizeof hi);                                                           \
     } while (0)
 
-#define MINMAX_FLOAT(T)                                                                      \
-    do {                                                                                     \
-        const T *v = col->values;                                                            \
-        T lo = 0, hi = 0;                                                                    \
-        int any = 0;                                                                         \
-        for (int64_t s = s0; s < s1; s++) {                                                  \
-            if (valid && !valid[s]) continue;                                                \
-            T x = v[s];                                                                      \
-            if (x != x) continue; /* NaN has no place in an order */                         \
-            if (!any) lo = hi = x, any = 1;                                                  \
-            lo = x < lo ? x : lo;                                                            \
-            hi = x > hi ? x : hi;                                                            \
-        }                                                                                    \
-        if (any && lo == 0) lo = -(T)0.0;                                                    \
-        if (any && hi == 0) hi = (T)0.0;                                                     \
-        cs->has_minmax = any;                                                                \
-        memcpy(cs->min, &lo, sizeof lo);                                                     \
-        memcpy(cs->max, &hi, sizeof hi);                                                     \
+#define MINMAX_FLOAT(T)                                                                            \
+    do {                                                                                           \
+        const T *v = col->values;                                                                  \
+        T lo = 0, hi = 0;                                                                          \
+        int any = 0;                                                                               \
+        for (int64_t s = s0; s < s1; s++) {                                                        \
+            if (valid && !valid[s]) continue;                                                      \
+            T x = v[s];                                                                            \
+            if (x != x) continue; /* NaN has no place in an order */                               \
+            if (!any) lo = hi = x, any = 1;                                                        \
+            lo = x < lo ? x : lo;                                                                  \
+            hi = x > hi ? x : hi;                                                                  \
+        }                                                                                          \
+        if (any && lo == 0) lo = -(T)0.0;                                                          \
+        if (any && hi == 0) hi = (T)0.0;                                                           \
+        cs->has_minmax = any;                                                                      \
+        memcpy(cs->min, &lo, sizeof lo);                                                           \
+        memcpy(cs->max, &hi, sizeof hi);                                                           \
     } while (0)
 
 static void compute_stats(const wfield *f, const mr_pq_col *col, const uint8_t *bytes, int64_t s0,
@@ -454,11 +484,19 @@ static void compute_stats(const wfield *f, const mr_pq_col *col, const uint8_t *
     cs->smin = cs->smax = NULL;
     switch (f->type) {
     case MR_PQ_W_I32:
-    case MR_PQ_W_DATE: MINMAX_INT(int32_t); break;
+    case MR_PQ_W_DATE:
+        MINMAX_INT(int32_t);
+        break;
     case MR_PQ_W_I64:
-    case MR_PQ_W_TS_NS: MINMAX_INT(int64_t); break;
-    case MR_PQ_W_F32: MINMAX_FLOAT(float); break;
-    case MR_PQ_W_F64: MINMAX_FLOAT(double); break;
+    case MR_PQ_W_TS_NS:
+        MINMAX_INT(int64_t);
+        break;
+    case MR_PQ_W_F32:
+        MINMAX_FLOAT(float);
+        break;
+    case MR_PQ_W_F64:
+        MINMAX_FLOAT(double);
+        break;
     case MR_PQ_W_BOOL: {
         const uint8_t *v = col->values;
         int seen[2] = {0, 0};
@@ -492,7 +530,6 @@ static void compute_stats(const wfield *f, const mr_pq_col *col, const uint8_t *
     }
 }
 
-
 /* ---- pages ---- */
 
 static int grow(void **p, size_t *cap, size_t want, size_t elem)
@@ -517,8 +554,10 @@ static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, int type,
     int rc = mr_pq_obuf_ok(&cs->page);
     if (rc) return rc;
     if (ulen > INT32_MAX)
-        return mr_err(MR_EINVAL, "writing %s: a page of column '%s' would be %zu bytes, over the "
-                      "2 GiB page limit", w->path, f->name, ulen);
+        return mr_err(MR_EINVAL,
+                      "writing %s: a page of column '%s' would be %zu bytes, over the "
+                      "2 GiB page limit",
+                      w->path, f->name, ulen);
     if (w->o.codec != MR_PQ_UNCOMPRESSED) {
         rc = mr_pq_compress_level(w->o.codec, w->o.level, cs->page.p, ulen, &cs->comp,
                                   &cs->comp_len, &cs->comp_cap);
@@ -843,8 +882,11 @@ static void put_leaf_annotation(mr_pq_tw *t, const wfield *f)
     case MR_PQ_W_I32:
     case MR_PQ_W_I64:
         if (!f->bit_width) break;
-        mr_pq_tw_i32(t, 6, f->bit_width == 8 ? CT_INT_8 : f->bit_width == 16 ? CT_INT_16
-                           : f->bit_width == 32 ? CT_INT_32 : CT_INT_64);
+        mr_pq_tw_i32(t, 6,
+                     f->bit_width == 8    ? CT_INT_8
+                     : f->bit_width == 16 ? CT_INT_16
+                     : f->bit_width == 32 ? CT_INT_32
+                                          : CT_INT_64);
         mr_pq_tw_struct(t, 10);
         mr_pq_tw_struct(t, 10); /* IntType */
         mr_pq_tw_i8(t, 1, (int8_t)f->bit_width);
@@ -852,7 +894,8 @@ static void put_leaf_annotation(mr_pq_tw *t, const wfield *f)
         mr_pq_tw_end(t);
         mr_pq_tw_end(t);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -952,7 +995,8 @@ int mr_pq_writer_write(mr_pq_writer *w, const mr_pq_col *cols)
                       w->path);
     if (!cols) return mr_err(MR_EINVAL, "writing %s: no columns given", w->path);
     int64_t n = cols[0].n_rows;
-    if (n < 0) return mr_err(MR_EINVAL, "writing %s: negative row count %lld", w->path, (long long)n);
+    if (n < 0)
+        return mr_err(MR_EINVAL, "writing %s: negative row count %lld", w->path, (long long)n);
     /* validation leaves the writer usable: nothing has been written yet */
     int nf = w->nf, first_bad = -1;
     int *rcs = mr_calloc((size_t)nf, sizeof *rcs);

@@ -151,15 +151,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!r->started) {
         r->started = 1;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         int64_t len = 0;
         if (cl && mr_parse_i64(cl, strlen(cl), &len) == 0 && len > MR_REQ_MAX_BODY) {
             /* refuse before reading a byte of it; MHD closes the connection */
             r->too_large = 1;
             return respond(sv, conn, method, r);
         }
-        if (len > 0 || te) return MHD_YES; /* wait for the body */
-        return respond(sv, conn, method, r);
+        /* answer on the next call, after MHD has read any body: a response
+         * queued on this first call makes MHD close the connection */
+        return MHD_YES;
     }
     if (*upload_data_size) {
         size_t n = *upload_data_size;

@@ -9,6 +9,7 @@
 #    layout, holds the same neighbours;
 #  - `musrec recommend` prints the same first track with its name and artist;
 #  - a truncated model, an unknown user and a matrix with NaN fail clearly.
+# sanitize: yes
 set -eu
 : "${MUSREC_BIN:?}" "${PY:?}" "${TEST_TMP:?}" "${ORACLE_DIR:?}"
 $PY -c 'import numpy, scipy' 2>/dev/null || { echo "numpy/scipy not available"; exit 77; }
