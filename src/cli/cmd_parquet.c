@@ -422,6 +422,7 @@ static int cat_rows(mr_pq_reader *r, const selection *sel, int64_t limit)
             }
         }
         if (failed) {
+            for (int i = 0; i < sel->n; i++) mr_pq_col_free(&cols[i]);
             mr_err_set_msg(msg);
             rc = failed;
             break;
@@ -604,6 +605,7 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
             e = mr_pq_read(r, g, sel->cols[i], &c);
         }
         if (e) {
+            if (sc[i].arr) free(c.valid);
 #pragma omp critical(scan_err)
             if (!failed) {
                 failed = e;
@@ -783,11 +785,11 @@ static int batch_append(batch_col *a, const mr_pq_col *b, int is_list)
         }
     }
     if (rc) return rc;
-    if (a->width) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
+    if (a->width && b->n_slots) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
     else {
         int64_t base = c->n_slots ? c->offsets[c->n_slots] : 0;
         if (!c->n_slots) c->offsets[0] = 0;
-        memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
+        if (b->offsets[b->n_slots]) memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
         for (int64_t i = 1; i <= b->n_slots; i++) c->offsets[c->n_slots + i] = base + b->offsets[i];
     }
     if (c->valid) {
@@ -864,7 +866,10 @@ static int do_copy(mr_pq_reader *r, const char *out, const char *codec_name, int
             if (!rc) batch_rows += mr_pq_row_group_rows(r, g);
             t_read += mr_now() - t0;
         }
-        if (rc) break;
+        if (rc) {
+            for (int i = 0; i < nc && g < nrg; i++) mr_pq_col_free(&chunk[i]);
+            break;
+        }
         int flush = rg_rows > 0 ? (g == nrg ? batch_rows > 0 : batch_rows >= rg_rows) : g < nrg;
         if (flush) {
             double t0 = mr_now();

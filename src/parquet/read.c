@@ -348,7 +348,7 @@ static int charge(chunk_ctx *x, size_t bytes)
 
 static int grow(chunk_ctx *x, void **p, size_t *cap, size_t want)
 {
-    if (want <= *cap) return 0;
+    if (want <= *cap && *p) return 0; /* never leaves *p NULL: memcpy(NULL, .., 0) is UB */
     size_t ncap = *cap ? *cap : 64;
     while (ncap < want) ncap = ncap + ncap / 2 + 64;
     int rc = charge(x, ncap - *cap);
@@ -395,7 +395,7 @@ static int plain_fixed(chunk_ctx *x, const uint8_t *p, size_t len, uint8_t *dst,
         size_t bad = int96_to_ns(p, (int64_t *)dst, n);
         if (bad < n)
             return CERR(x, MR_EUNSUPPORTED, "unsupported: INT96 timestamp %zu is outside the int64 nanosecond range (years 1677-2262)", bad);
-    } else {
+    } else if (n) {
         memcpy(dst, p, n * w);
     }
     *used = n * w;
