@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <omp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -69,7 +70,12 @@ static thread_state *tls_get(void)
 {
     pthread_once(&tls_once, tls_init);
     thread_state *t = pthread_getspecific(tls_key);
-    if (!t && (t = calloc(1, sizeof *t))) pthread_setspecific(tls_key, t);
+    if (!t && (t = calloc(1, sizeof *t))) {
+        pthread_setspecific(tls_key, t);
+        /* a fold-in's top-k scan runs on this thread alone: the event loops
+         * are the parallelism, an OpenMP team per request would oversubscribe */
+        omp_set_num_threads(1);
+    }
     return t;
 }
 
