@@ -218,7 +218,16 @@ TEST(pq_rle_truncated_and_invalid)
     const uint8_t lv[] = {0x04, 0x02};
     int16_t levels[2];
     mr_pq_rle_init(&d, lv, sizeof lv, 2);
-    CHECK_ERR(mr_pq_rle_levels(&d, levels, 2, 1), "maximum");
+    CHECK_ERR(mr_pq_rle_levels(&d, levels, 2, 1, NULL), "maximum");
+    /* Counting the levels at the maximum, across an RLE and a packed run. */
+    const uint8_t mix[] = {0x06, 0x01, 0x03, 0x5a}; /* 3 x 1, then 8 bits 0,1,0,1,1,0,1,0 */
+    int16_t lv8[11];
+    size_t at;
+    mr_pq_rle_init(&d, mix, sizeof mix, 1);
+    REQUIRE_OK(mr_pq_rle_levels(&d, lv8, 11, 1, &at));
+    CHECK_INT(at, 3 + 4);
+    CHECK_INT(lv8[3], 0);
+    CHECK_INT(lv8[4], 1);
 }
 
 TEST(pq_unpack_all_widths)

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <omp.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 #include "base/err.h"
 #include "base/json.h"
@@ -419,6 +422,7 @@ static int cat_rows(mr_pq_reader *r, const selection *sel, int64_t limit)
             }
         }
         if (failed) {
+            for (int i = 0; i < sel->n; i++) mr_pq_col_free(&cols[i]);
             mr_err_set_msg(msg);
             rc = failed;
             break;
@@ -475,7 +479,7 @@ typedef struct {
     int is_float;
 } scan_col;
 
-static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, scan_col *s, int64_t first_row)
+static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, scan_col *s)
 {
     int64_t n = c->n_slots;
     if (c->valid)
@@ -530,8 +534,19 @@ static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, sca
         s->bytes += len;
     }
     }
-    if (s->arr && ci->list_depth == 0 && c->values)
-        memcpy((uint8_t *)s->arr + (size_t)first_row * s->width, c->values, (size_t)n * s->width);
+}
+
+/* A whole-column array: 2 MiB aligned and marked for transparent huge
+ * pages, so filling 100s of MB takes hundreds of page faults, not 100000s. */
+static void *big_array(size_t bytes)
+{
+    void *p = NULL;
+    size_t align = (size_t)2 << 20;
+    if (posix_memalign(&p, align, (bytes + align - 1) / align * align + align)) return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
+#endif
+    return p;
 }
 
 static int do_scan(mr_pq_reader *r, const selection *sel)
@@ -558,7 +573,7 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
             sc[i].width = ci->physical == MR_PQ_BOOLEAN ? 1
                           : ci->physical == MR_PQ_INT32 || ci->physical == MR_PQ_FLOAT ? 4
                           : ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)ci->type_length : 8;
-            sc[i].arr = malloc((size_t)nrows * sc[i].width + 1);
+            sc[i].arr = big_array((size_t)nrows * sc[i].width);
             if (!sc[i].arr) rc = mr_err(MR_ENOMEM, "out of memory for column '%s' (%" PRId64 " rows)", ci->path, nrows);
         }
     }
@@ -575,8 +590,22 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
         if (stop) continue;
         const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
         mr_pq_col c;
-        int e = mr_pq_read(r, g, sel->cols[i], &c);
+        int e;
+        if (sc[i].arr) {
+            /* Straight into the whole-column array, then summed there. */
+            memset(&c, 0, sizeof c);
+            c.values = (uint8_t *)sc[i].arr + (size_t)first[g] * sc[i].width;
+            c.n_slots = c.n_rows = first[g + 1] - first[g];
+            /* Null flags of this row group only: nulls are counted, the
+             * whole-column array holds 0 for them. */
+            c.valid = ci->nullable ? malloc((size_t)c.n_slots + 1) : NULL;
+            e = ci->nullable && !c.valid ? mr_err(MR_ENOMEM, "out of memory")
+                                         : mr_pq_read_into(r, g, sel->cols[i], c.values, c.valid);
+        } else {
+            e = mr_pq_read(r, g, sel->cols[i], &c);
+        }
         if (e) {
+            if (sc[i].arr) free(c.valid);
 #pragma omp critical(scan_err)
             if (!failed) {
                 failed = e;
@@ -584,9 +613,10 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
             }
             continue;
         }
-        scan_col part = {.arr = sc[i].arr, .width = sc[i].width, .imax = INT64_MIN};
-        scan_accumulate(ci, &c, &part, first[g]);
-        mr_pq_col_free(&c);
+        scan_col part = {.width = sc[i].width, .imax = INT64_MIN};
+        scan_accumulate(ci, &c, &part);
+        if (!sc[i].arr) mr_pq_col_free(&c);
+        else free(c.valid);
 #pragma omp critical(scan_sum)
         {
             sc[i].nulls += part.nulls;
@@ -603,11 +633,28 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
         rc = failed;
     }
     double secs = mr_now() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    /* The most one row group's selected chunks take, compressed plus
+     * decompressed: the bound on a reader's working memory per thread. */
+    int64_t rg_bytes = 0;
+    for (int g = 0; g < nrg; g++) {
+        int64_t b = 0;
+        for (int i = 0; i < nsel; i++) {
+            int codec;
+            uint32_t enc;
+            int64_t cz, uz;
+            if (mr_pq_chunk_info(r, g, sel->cols[i], &codec, &enc, &cz, &uz) == 0) b += cz + uz;
+        }
+        if (b > rg_bytes) rg_bytes = b;
+    }
     if (!rc) {
         printf("{\"file\":");
         mr_json_str(stdout, mr_pq_path(r), strlen(mr_pq_path(r)));
-        printf(",\"rows\":%" PRId64 ",\"row_groups\":%d,\"seconds\":%.6f,\"peak_rss_bytes\":%" PRId64 ",\"columns\":[",
-               nrows, nrg, secs, mr_peak_rss());
+        printf(",\"rows\":%" PRId64 ",\"row_groups\":%d,\"threads\":%d,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
+               "\"peak_rss_bytes\":%" PRId64 ",\"max_row_group_chunk_bytes\":%" PRId64 ",\"columns\":[",
+               nrows, nrg, omp_get_max_threads(), secs, cpu, mr_peak_rss(), rg_bytes);
         for (int i = 0; i < nsel; i++) {
             const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
             char buf[40];
@@ -738,11 +785,11 @@ static int batch_append(batch_col *a, const mr_pq_col *b, int is_list)
         }
     }
     if (rc) return rc;
-    if (a->width) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
+    if (a->width && b->n_slots) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
     else {
         int64_t base = c->n_slots ? c->offsets[c->n_slots] : 0;
         if (!c->n_slots) c->offsets[0] = 0;
-        memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
+        if (b->offsets[b->n_slots]) memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
         for (int64_t i = 1; i <= b->n_slots; i++) c->offsets[c->n_slots + i] = base + b->offsets[i];
     }
     if (c->valid) {
@@ -819,7 +866,10 @@ static int do_copy(mr_pq_reader *r, const char *out, const char *codec_name, int
             if (!rc) batch_rows += mr_pq_row_group_rows(r, g);
             t_read += mr_now() - t0;
         }
-        if (rc) break;
+        if (rc) {
+            for (int i = 0; i < nc && g < nrg; i++) mr_pq_col_free(&chunk[i]);
+            break;
+        }
         int flush = rg_rows > 0 ? (g == nrg ? batch_rows > 0 : batch_rows >= rg_rows) : g < nrg;
         if (flush) {
             double t0 = mr_now();
