@@ -764,7 +764,12 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         if ((rc = mr_pq_rle_levels(&d, x->reps, nv, ci->max_rep, NULL))) return CERR(x, MR_EFORMAT, "repetition levels: %s", mr_errmsg());
     }
     size_t nn = nv;
-    if (ci->max_def > 0) {
+    /* A flat page whose levels are one run at the maximum has no nulls:
+     * skip decoding them (the usual case for pandas and DuckDB files,
+     * which mark every column optional). */
+    int all_defined = ci->max_def > 0 && ci->list_depth == 0 &&
+                      mr_pq_rle_is_run(def_p, def_n, bit_width_of(ci->max_def), nv, (uint32_t)ci->max_def);
+    if (ci->max_def > 0 && !all_defined) {
         mr_pq_rle_init(&d, def_p, def_n, bit_width_of(ci->max_def));
         if ((rc = mr_pq_rle_levels(&d, x->defs, nv, ci->max_def, &nn))) return CERR(x, MR_EFORMAT, "definition levels: %s", mr_errmsg());
     }
@@ -830,7 +835,7 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         }
         if (o->valid) {
             const int16_t md = (int16_t)ci->max_def;
-            if (ci->max_def) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
+            if (ci->max_def && nn < nv) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
             else memset(o->valid + base, 1, nv);
         }
         o->n_rows += (int64_t)nv;
