@@ -1128,7 +1128,7 @@ int mr_pq_read_into(mr_pq_reader *r, int rg, int col, void *dst, uint8_t *valid)
         return mr_err(MR_EINVAL, "%s: column '%s' is not a flat fixed-width column", r->path, ci->path);
     mr_pq_col c;
     int rc = read_common(r, rg, col, &c, dst, valid);
-    if (!rc && valid && !c.valid && c.n_slots) memset(valid, 1, (size_t)c.n_slots);
+    /* valid, when given, was written page by page (every slot). */
     mr_pq_col_free(&c);
     return rc;
 }
@@ -1150,7 +1150,21 @@ int mr_pq_read_all_i64(mr_pq_reader *r, int col, int64_t *dst)
         stop = failed;
         if (stop) continue;
         mr_pq_col c;
-        int rc = mr_pq_read(r, g, col, &c);
+        int rc;
+        if (ci->physical == MR_PQ_INT64 || ci->physical == MR_PQ_INT96) {
+            /* Same width: straight into place, a null is an error. */
+            rc = mr_pq_read_into(r, g, col, dst + r->rg_first_row[g], NULL);
+            if (rc) {
+#pragma omp critical(mr_pq_read_all)
+                if (!failed) {
+                    failed = 1;
+                    code = rc;
+                    snprintf(msg, sizeof msg, "%s", mr_errmsg());
+                }
+            }
+            continue;
+        }
+        rc = mr_pq_read(r, g, col, &c);
         if (!rc && c.valid) {
             for (int64_t i = 0; i < c.n_slots && !rc; i++)
                 if (!c.valid[i])
