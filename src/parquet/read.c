@@ -764,7 +764,12 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         if ((rc = mr_pq_rle_levels(&d, x->reps, nv, ci->max_rep, NULL))) return CERR(x, MR_EFORMAT, "repetition levels: %s", mr_errmsg());
     }
     size_t nn = nv;
-    if (ci->max_def > 0) {
+    /* A flat page whose levels are one run at the maximum has no nulls:
+     * skip decoding them (the usual case for pandas and DuckDB files,
+     * which mark every column optional). */
+    int all_defined = ci->max_def > 0 && ci->list_depth == 0 &&
+                      mr_pq_rle_is_run(def_p, def_n, bit_width_of(ci->max_def), nv, (uint32_t)ci->max_def);
+    if (ci->max_def > 0 && !all_defined) {
         mr_pq_rle_init(&d, def_p, def_n, bit_width_of(ci->max_def));
         if ((rc = mr_pq_rle_levels(&d, x->defs, nv, ci->max_def, &nn))) return CERR(x, MR_EFORMAT, "definition levels: %s", mr_errmsg());
     }
@@ -830,7 +835,7 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         }
         if (o->valid) {
             const int16_t md = (int16_t)ci->max_def;
-            if (ci->max_def) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
+            if (ci->max_def && nn < nv) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
             else memset(o->valid + base, 1, nv);
         }
         o->n_rows += (int64_t)nv;
@@ -1123,7 +1128,7 @@ int mr_pq_read_into(mr_pq_reader *r, int rg, int col, void *dst, uint8_t *valid)
         return mr_err(MR_EINVAL, "%s: column '%s' is not a flat fixed-width column", r->path, ci->path);
     mr_pq_col c;
     int rc = read_common(r, rg, col, &c, dst, valid);
-    if (!rc && valid && !c.valid && c.n_slots) memset(valid, 1, (size_t)c.n_slots);
+    /* valid, when given, was written page by page (every slot). */
     mr_pq_col_free(&c);
     return rc;
 }
@@ -1145,7 +1150,21 @@ int mr_pq_read_all_i64(mr_pq_reader *r, int col, int64_t *dst)
         stop = failed;
         if (stop) continue;
         mr_pq_col c;
-        int rc = mr_pq_read(r, g, col, &c);
+        int rc;
+        if (ci->physical == MR_PQ_INT64 || ci->physical == MR_PQ_INT96) {
+            /* Same width: straight into place, a null is an error. */
+            rc = mr_pq_read_into(r, g, col, dst + r->rg_first_row[g], NULL);
+            if (rc) {
+#pragma omp critical(mr_pq_read_all)
+                if (!failed) {
+                    failed = 1;
+                    code = rc;
+                    snprintf(msg, sizeof msg, "%s", mr_errmsg());
+                }
+            }
+            continue;
+        }
+        rc = mr_pq_read(r, g, col, &c);
         if (!rc && c.valid) {
             for (int64_t i = 0; i < c.n_slots && !rc; i++)
                 if (!c.valid[i])
