@@ -62,6 +62,18 @@ $M als --factors 6 --iterations 5 --top-n 15 --alpha 3 --regularization 0.2
 $M similar --top-n 6
 sql "COPY (SELECT user_id, item_idx, score, rank FROM '$W/results/personal_als.parquet' ORDER BY user_idx, rank) TO '$T/personal.csv' (HEADER)"
 
+# a work directory without the catalog: a clear refusal, not a crash
+mkdir -p "$T/empty"
+if out=$($MUSREC_BIN --workdir "$T/empty" serve --port 0 2>&1); then echo "serve started without a catalog"; exit 1; fi
+echo "$out" | grep -q "items.parquet does not exist: run \`musrec preprocess\` first" || { echo "unclear message: $out"; exit 1; }
+# an index of another catalog: refused, naming the file
+mkdir -p "$T/stale/results" "$T/stale/data/preprocessed"
+cp "$P/items.parquet" "$T/stale/data/preprocessed/"
+head -c 64 "$W/results/similar_index.bin" > "$T/stale/results/similar_index.bin"
+if out=$($MUSREC_BIN --workdir "$T/stale" serve --port 0 2>&1); then echo "serve accepted a truncated similar index"; exit 1; fi
+echo "$out" | grep -q "similar_index.bin" || { echo "unclear message: $out"; exit 1; }
+echo "clear refusals: $(echo "$out" | tail -1)"
+
 port_file=$T/port
 $MUSREC_BIN --workdir "$W" --threads 2 serve --port 0 --port-file "$port_file" --drain-seconds 5 2>"$T/serve.log" &
 pid=$!
