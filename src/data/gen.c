@@ -1706,7 +1706,10 @@ static int write_interactions(const mr_gen_world *w, const char *path, int64_t r
 #pragma omp task
                 {
                     for (int j = 0; j < BATCH && !wr_rc; j++) wr_rc = stage_events(&s, &prev[j]);
-                    if (wr_rc) snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                    if (wr_rc) {
+#pragma omp critical(gen_err)
+                        snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                    }
                 }
             }
             for (int j = 0; k < nbatch && j < BATCH; j++) {
