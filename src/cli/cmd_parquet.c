@@ -296,6 +296,30 @@ static int do_schema(mr_pq_reader *r)
     FILE *f = stdout;
     fprintf(f, "file: %s\nrows: %" PRId64 "\nrow groups: %d\n", mr_pq_path(r), mr_pq_num_rows(r), mr_pq_num_row_groups(r));
     if (mr_pq_created_by(r)) fprintf(f, "created by: %s\n", mr_pq_created_by(r));
+    /* The tree, as the footer nests it (schema construction validated it). */
+    fprintf(f, "schema:\n");
+    static const char *const conv[] = {"UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE",
+                                       "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS",
+                                       "UINT_8", "UINT_16", "UINT_32", "UINT_64", "INT_8", "INT_16", "INT_32",
+                                       "INT_64", "JSON", "BSON", "INTERVAL"};
+    static const char *const lt[] = {"", "STRING", "MAP", "LIST", "ENUM", "DECIMAL", "DATE", "TIME", "TIMESTAMP",
+                                     "", "INTEGER", "UNKNOWN", "JSON", "BSON", "UUID", "FLOAT16", "VARIANT",
+                                     "GEOMETRY", "GEOGRAPHY"};
+    static const char *const reps[] = {"required", "optional", "repeated"};
+    int left[80], depth = 0;
+    for (int i = 0; i < mr_pq_schema_size(r); i++) {
+        const char *name;
+        int nl, nc, rep, phys, cv, lg;
+        mr_pq_schema_at(r, i, &name, &nl, &nc, &rep, &phys, &cv, &lg);
+        while (depth > 0 && left[depth - 1] == 0) depth--;
+        if (depth > 0) left[depth - 1]--;
+        fprintf(f, "  %*s%s%s%s %.*s", 2 * depth, "", rep >= 0 && rep <= 2 ? reps[rep] : "", rep >= 0 && rep <= 2 ? " " : "",
+                phys >= 0 ? physical_name(phys) : "group", nl, name);
+        if (lg > 0 && lg < (int)(sizeof lt / sizeof *lt) && lt[lg][0]) fprintf(f, " (%s)", lt[lg]);
+        else if (cv >= 0 && cv < (int)(sizeof conv / sizeof *conv)) fprintf(f, " (%s)", conv[cv]);
+        fputc('\n', f);
+        if (nc > 0 && depth < 80) left[depth++] = nc;
+    }
     fprintf(f, "columns:\n");
     int nrg = mr_pq_num_row_groups(r);
     for (int i = 0; i < mr_pq_num_columns(r); i++) {

@@ -211,6 +211,21 @@ int mr_pq_require(const mr_pq_reader *r, const char *name, int *col)
     return 0;
 }
 
+int mr_pq_schema_size(const mr_pq_reader *r) { return r->meta.n_schema; }
+
+void mr_pq_schema_at(const mr_pq_reader *r, int i, const char **name, int *name_len, int *num_children,
+                     int *repetition, int *physical, int *converted, int *logical)
+{
+    const mr_pq_selem *e = &r->meta.schema[i < 0 || i >= r->meta.n_schema ? 0 : i];
+    *name = (const char *)e->name;
+    *name_len = (int)e->name_len;
+    *num_children = e->num_children;
+    *repetition = e->repetition;
+    *physical = e->type;
+    *converted = e->converted;
+    *logical = e->logical;
+}
+
 const char *mr_pq_kv(const mr_pq_reader *r, const char *key)
 {
     for (int i = 0; i < r->meta.n_kv; i++)
