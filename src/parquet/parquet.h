@@ -168,6 +168,15 @@ void mr_pq_kv_at(const mr_pq_reader *r, int i, const char **key, const char **va
  * nanoseconds since the epoch. Thread-safe for distinct outputs. */
 int mr_pq_read(mr_pq_reader *r, int rg, int col, mr_pq_col *out);
 
+/* Decodes a flat fixed-width column chunk straight into dst, which holds
+ * mr_pq_row_group_rows(r, rg) values of the column's width (1 for BOOLEAN,
+ * 4 for INT32/FLOAT, 8 for INT64/DOUBLE and converted INT96, type_length
+ * for FIXED_LEN_BYTE_ARRAY): no chunk-sized allocation and no copy, so a
+ * caller can fill one whole-column array row group by row group, in
+ * parallel. valid (same length, or NULL) receives 0 for nulls; with NULL, a
+ * null is an error. Null slots hold 0. */
+int mr_pq_read_into(mr_pq_reader *r, int rg, int col, void *dst, uint8_t *valid);
+
 /* Convenience for the pipeline: reads a flat, non-null integer-like column
  * (INT32 or INT64 of any annotation, DATE, TIMESTAMP, BOOLEAN) of every row
  * group into dst[0 .. num_rows), widening to int64. Nulls are an error. */
