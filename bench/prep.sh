@@ -43,7 +43,7 @@ median() { sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 duck_prep_sql() { # RAW OUT
   local raw=$1 out=$2
   cat <<EOF
-[[null, "SET threads=$THREADS"],
+[[null, "SET threads=$THREADS"], [null, "SET memory_limit='12GB'"],
  [null, "SET preserve_insertion_order=false"],
  [null, "CREATE TABLE cat AS SELECT id, type, trim(regexp_replace(name, '\\\\s+', ' ', 'g')) AS name, lower(trim(regexp_replace(name, '\\\\s+', ' ', 'g'))) AS name_clean FROM (SELECT *, row_number() OVER (PARTITION BY type, id) rn FROM read_parquet('$raw/catalog_names.parquet')) WHERE rn = 1"],
  [null, "COPY (SELECT * FROM cat ORDER BY type, id) TO '$out/tracks_catalog_clean.parquet' (FORMAT parquet)"],
@@ -62,7 +62,7 @@ EOF
 duck_split_sql() { # DIR
   local d=$1
   cat <<EOF
-[[null, "SET threads=$THREADS"],
+[[null, "SET threads=$THREADS"], [null, "SET memory_limit='12GB'"],
  [null, "CREATE TABLE ev AS SELECT * FROM read_parquet('$d/events.parquet')"],
  [null, "COPY (SELECT * FROM ev WHERE started_at < DATE '2022-12-16') TO '$d/train_events.parquet' (FORMAT parquet)"],
  [null, "COPY (SELECT * FROM ev WHERE started_at >= DATE '2022-12-16') TO '$d/test_events.parquet' (FORMAT parquet)"],

@@ -193,3 +193,31 @@ TEST(group_score_hand_computed)
     CHECK_NEAR(p, 1, 0);
     CHECK_NEAR(r, 1, 0);
 }
+
+/* The generic-title rules: an artist's "Intro"s on several albums are
+ * different songs, its "Intro (Live)" joins the most played one; a
+ * distinctive title by one artist twice is a re-release; a version without
+ * artists joins a distinctive title's original. */
+TEST(track_groups_generic_titles)
+{
+    const char *names[] = {
+        "Intro",                       /* 0 artist 1 */
+        "Intro",                       /* 1 artist 1, most played */
+        "Intro (Live)",                /* 2 artist 1 */
+        "Intro",                       /* 3 artist 2 */
+        "Intro",                       /* 4 artist 3 */
+        "Crimson Lighthouse Blues",    /* 5 artist 4 */
+        "Crimson Lighthouse Blues",    /* 6 artist 4: re-release */
+        "Crimson Lighthouse Blues (Sped Up)", /* 7 no artist */
+    };
+    int64_t per[] = {1, 1, 1, 1, 1, 1, 1, 0};
+    int64_t artists[] = {1, 1, 1, 2, 3, 4, 4};
+    int64_t listens[] = {5, 50, 1, 9, 9, 10, 3, 1};
+    int32_t g[8];
+    run_groups(names, per, artists, 8, listens, g);
+    CHECK(g[0] != g[1]);
+    CHECK(g[2] == g[1]);
+    CHECK(g[3] != g[1] && g[4] != g[1] && g[3] != g[4]);
+    CHECK(g[5] == g[6]);
+    CHECK(g[7] == g[5]);
+}

@@ -218,7 +218,16 @@ TEST(pq_rle_truncated_and_invalid)
     const uint8_t lv[] = {0x04, 0x02};
     int16_t levels[2];
     mr_pq_rle_init(&d, lv, sizeof lv, 2);
-    CHECK_ERR(mr_pq_rle_levels(&d, levels, 2, 1), "maximum");
+    CHECK_ERR(mr_pq_rle_levels(&d, levels, 2, 1, NULL), "maximum");
+    /* Counting the levels at the maximum, across an RLE and a packed run. */
+    const uint8_t mix[] = {0x06, 0x01, 0x03, 0x5a}; /* 3 x 1, then 8 bits 0,1,0,1,1,0,1,0 */
+    int16_t lv8[11];
+    size_t at;
+    mr_pq_rle_init(&d, mix, sizeof mix, 1);
+    REQUIRE_OK(mr_pq_rle_levels(&d, lv8, 11, 1, &at));
+    CHECK_INT(at, 3 + 4);
+    CHECK_INT(lv8[3], 0);
+    CHECK_INT(lv8[4], 1);
 }
 
 TEST(pq_unpack_all_widths)
@@ -363,4 +372,36 @@ TEST(pq_open_every_prefix)
         all[i] ^= 0xa5;
     }
     free(all);
+}
+
+TEST(pq_read_into_matches_read)
+{
+    /* mr_pq_read_into gives the same values and null flags as mr_pq_read,
+     * and without a valid array a null is an error naming the column. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/int32_with_null_pages.parquet", mr_test_parquet_testing());
+    mr_pq_reader *r;
+    REQUIRE_OK(mr_pq_open(&r, path));
+    int col;
+    REQUIRE_OK(mr_pq_require(r, "int32_field", &col));
+    int64_t rows = mr_pq_row_group_rows(r, 0);
+    REQUIRE(rows > 0);
+    mr_pq_col c;
+    REQUIRE_OK(mr_pq_read(r, 0, col, &c));
+    REQUIRE(c.valid);
+    int32_t *dst = malloc((size_t)rows * 4);
+    uint8_t *valid = malloc((size_t)rows);
+    REQUIRE_OK(mr_pq_read_into(r, 0, col, dst, valid));
+    int same = 1, nulls = 0;
+    for (int64_t i = 0; i < rows; i++) {
+        same &= valid[i] == c.valid[i] && dst[i] == ((int32_t *)c.values)[i];
+        nulls += !valid[i];
+    }
+    CHECK(same);
+    CHECK(nulls > 0);
+    CHECK_ERR(mr_pq_read_into(r, 0, col, dst, NULL), "has nulls");
+    mr_pq_col_free(&c);
+    free(dst);
+    free(valid);
+    mr_pq_close(r);
 }

@@ -179,6 +179,36 @@ TEST(serve_sbuf_json)
     mr_sbuf_f32(&b, 0.125f);
     mr_sbuf_putc(&b, 0);
     CHECK_STR(b.p, "-9223372036854775808 0 null 0.125");
+    /* floats: against printf's %.7g, read back */
+    const float fixed[] = {1.0f, -2.5f, 0.1f, 1234567.0f, 12345678.0f, 1e-5f, 1.5e-6f, 3.4028235e38f,
+                           1.17549435e-38f, 1.4e-45f, 0.03846999f, 999999.94f, 9999999.0f, 100.0f};
+    const char *want[] = {"1", "-2.5", "0.1", "1234567", "1.234568e+07", "0.00001", "1.5e-06", "3.402823e+38",
+                          "1.175494e-38", "1.401298e-45", "0.03846999", "999999.9", "9999999", "100"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        mr_sbuf_reset(&b);
+        mr_sbuf_f32(&b, fixed[i]);
+        mr_sbuf_putc(&b, 0);
+        CHECK_STR(b.p, want[i]);
+    }
+    uint32_t x = 12345;
+    int off = 0;
+    for (int i = 0; i < 200000; i++) {
+        x = x * 1664525u + 1013904223u;
+        float f;
+        uint32_t bits = x & 0xff7fffffu; /* no infinities or NaN */
+        memcpy(&f, &bits, 4);
+        mr_sbuf_reset(&b);
+        mr_sbuf_f32(&b, f);
+        mr_sbuf_putc(&b, 0);
+        char ref[32];
+        snprintf(ref, sizeof ref, "%.7g", (double)f);
+        double ours = strtod(b.p, NULL), theirs = strtod(ref, NULL);
+        /* same to 7 digits: equal, or one unit apart at a rounding tie */
+        if (ours != theirs && fabs(ours - theirs) > 1.01e-6 * fabs(theirs)) {
+            if (off++ < 5) mr_test_fail(__FILE__, __LINE__, "%.9g: ours %s, printf %s", (double)f, b.p, ref);
+        }
+    }
+    CHECK_INT(off, 0);
     mr_sbuf_free(&b);
 }
 

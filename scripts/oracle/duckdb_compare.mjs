@@ -16,6 +16,7 @@
 //        3 DuckDB cannot read FILE (message on stdout)
 //        node duckdb_compare.mjs --dump FILE       -> DuckDB's canonical rows
 //        --ignore-row N (repeatable) skips a row DuckDB is known to get wrong
+//        --limit N compares only the first N rows (OURS may hold just those)
 import { readFileSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 
@@ -133,45 +134,58 @@ function ours(t, v) {
 
 let args = process.argv.slice(2);
 const ignored = new Set();
+let limit = -1;
+const li = args.indexOf('--limit');
+if (li >= 0) { limit = +args[li + 1]; args = args.slice(0, li).concat(args.slice(li + 2)); }
 for (let k = args.indexOf('--ignore-row'); k >= 0; k = args.indexOf('--ignore-row')) {
   ignored.add(+args[k + 1]);
   args = args.slice(0, k).concat(args.slice(k + 2));
 }
 const dump = args[0] === '--dump';
-const file = dump ? args[1] : args[0];
 const db = await DuckDBInstance.create(':memory:');
 const conn = await db.connect();
-let res;
-try {
-  res = await conn.runAndReadAll(`SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
-} catch (e) {
-  console.log('duckdb cannot read it: ' + String(e.message).split('\n')[0]);
-  process.exit(3);
-}
-const names = res.columnNames(), types = res.columnTypes();
-const rows = res.getRows();
 const j = (x) => JSON.stringify(x, (k, v) => (typeof v === 'bigint' ? v.toString() : v));
+
+async function load(file) {
+  return conn.runAndReadAll(`SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')${limit >= 0 ? ' LIMIT ' + limit : ''}`);
+}
+
+// Returns null when equal, else the first differences as text.
+async function compare(file, oursPath) {
+  let res;
+  try { res = await load(file); } catch (e) { return { code: 3, msg: 'duckdb cannot read it: ' + String(e.message).split('\n')[0] }; }
+  const names = res.columnNames(), types = res.columnTypes();
+  const rows = res.getRows();
+  let lines = readFileSync(oursPath, 'utf8').split('\n').filter((l) => l.length);
+  if (limit >= 0) lines = lines.slice(0, limit);
+  if (lines.length !== rows.length) return { code: 1, msg: `row count differs: ours ${lines.length}, duckdb ${rows.length}` };
+  const msgs = [];
+  for (let r = 0; r < rows.length && msgs.length < 5; r++) {
+    let o;
+    try { o = parseJSON(lines[r]); } catch (e) { return { code: 1, msg: `row ${r}: our line is not JSON (${e.message}): ${lines[r].slice(0, 200)}` }; }
+    const keys = Object.keys(o);
+    if (keys.length !== names.length || keys.some((k, c) => k !== names[c]))
+      return { code: 1, msg: `row ${r}: columns differ: ours ${j(keys)}, duckdb ${j(names)}` };
+    for (let c = 0; c < names.length && !ignored.has(r); c++) {
+      const a = j(ours(types[c], o[names[c]])), b = j(duck(types[c], rows[r][c]));
+      if (a !== b) msgs.push(`row ${r} column ${names[c]} (${types[c]}): ours ${a.slice(0, 300)} duckdb ${b.slice(0, 300)}`);
+    }
+  }
+  return msgs.length ? { code: 1, msg: msgs.join('\n') } : null;
+}
+
 if (dump) {
-  for (const row of rows) console.log(j(Object.fromEntries(names.map((n, c) => [n, duck(types[c], row[c])]))));
+  const res = await load(args[1]);
+  const names = res.columnNames(), types = res.columnTypes();
+  for (const row of res.getRows()) console.log(j(Object.fromEntries(names.map((n, c) => [n, duck(types[c], row[c])]))));
   process.exit(0);
 }
-const lines = readFileSync(args[1], 'utf8').split('\n').filter((l) => l.length);
-if (lines.length !== rows.length) {
-  console.log(`row count differs: ours ${lines.length}, duckdb ${rows.length}`);
-  process.exit(1);
+// FILE OURS [FILE OURS ...]: with one pair, silent on success; with more,
+// one line per pair.
+let worst = 0;
+for (let k = 0; k + 1 < args.length; k += 2) {
+  const d = await compare(args[k], args[k + 1]);
+  if (d) { console.log(args.length > 2 ? `MISMATCH ${args[k]}: ${d.msg}` : d.msg); worst = Math.max(worst, d.code); }
+  else if (args.length > 2) console.log(`ok ${args[k]}`);
 }
-let bad = 0;
-for (let r = 0; r < rows.length && bad < 5; r++) {
-  let o;
-  try { o = parseJSON(lines[r]); } catch (e) { console.log(`row ${r}: our line is not JSON (${e.message}): ${lines[r].slice(0, 200)}`); process.exit(1); }
-  const keys = Object.keys(o);
-  if (keys.length !== names.length || keys.some((k, c) => k !== names[c])) {
-    console.log(`row ${r}: columns differ: ours ${j(keys)}, duckdb ${j(names)}`);
-    process.exit(1);
-  }
-  for (let c = 0; c < names.length && !ignored.has(r); c++) {
-    const a = j(ours(types[c], o[names[c]])), b = j(duck(types[c], rows[r][c]));
-    if (a !== b) { console.log(`row ${r} column ${names[c]} (${types[c]}): ours ${a.slice(0, 300)} duckdb ${b.slice(0, 300)}`); bad++; }
-  }
-}
-process.exit(bad ? 1 : 0);
+process.exit(worst === 3 && args.length > 2 ? 1 : worst);

@@ -9,15 +9,18 @@
 
 int mr_cmd_preprocess(mr_ctx *ctx, int argc, char **argv)
 {
-    int64_t min_chars = 0, max_perf = 0;
+    int64_t performers = 0;
+    double generic_chance = 0, cover_chance = 0;
     const char *raw = NULL, *out = NULL;
     const mr_arg args[] = {
         {"raw-dir", MR_ARG_STR, &raw, NULL, "data/raw", "directory of the raw parquet files (under the workdir)"},
         {"out-dir", MR_ARG_STR, &out, NULL, "data/preprocessed", "output directory (under the workdir)"},
-        {"group-min-title-chars", MR_ARG_INT, &min_chars, "PREP_GROUP_MIN_TITLE_CHARS", NULL,
-         "a title with at least this many letters and digits may group performers who share no artist"},
-        {"group-max-performers", MR_ARG_INT, &max_perf, "PREP_GROUP_MAX_PERFORMERS", NULL,
-         "...when at most this many unrelated artists perform it"},
+        {"group-generic-performers", MR_ARG_INT, &performers, "PREP_GROUP_GENERIC_PERFORMERS", NULL,
+         "a title carried by this many performers sharing no artist is generic (\"Intro\")"},
+        {"group-generic-chance", MR_ARG_F64, &generic_chance, "PREP_GROUP_GENERIC_CHANCE", NULL,
+         "...as is one expected to recur this often by coincidence"},
+        {"group-cover-chance", MR_ARG_F64, &cover_chance, "PREP_GROUP_COVER_CHANCE", NULL,
+         "performers sharing no artist are one song when coincidence is expected less often than this"},
         {0},
     };
     int rc = mr_args_parse(ctx, "preprocess", "[options]",
@@ -28,13 +31,14 @@ int mr_cmd_preprocess(mr_ctx *ctx, int argc, char **argv)
                            "With data/raw/_truth/track_groups.parquet present, the grouping is scored against it.",
                            args, argc, argv, NULL, NULL);
     if (rc) return rc == MR_ARGS_HELP ? 0 : 2;
-    if (min_chars < 0 || max_perf < 1) {
-        fprintf(stderr, "musrec preprocess: --group-min-title-chars must be >= 0 and --group-max-performers >= 1\n");
+    if (performers < 2 || !(generic_chance > 0) || !(cover_chance >= 0)) {
+        fprintf(stderr, "musrec preprocess: --group-generic-performers must be >= 2, --group-generic-chance > 0 "
+                        "and --group-cover-chance >= 0\n");
         return 2;
     }
     mr_step st;
     if (mr_step_begin(ctx, &st, "preprocess")) return 1;
-    mr_prep_opts o = {mr_ctx_path(ctx, raw), mr_ctx_path(ctx, out), {(int)min_chars, (int)max_perf}};
+    mr_prep_opts o = {mr_ctx_path(ctx, raw), mr_ctx_path(ctx, out), {(int)performers, generic_chance, cover_chance}};
     mr_prep_stats s;
     if (!o.raw_dir || !o.out_dir) rc = MR_ENOMEM;
     else rc = mr_preprocess(&o, &s);

@@ -244,15 +244,20 @@ static int sb_printf(sbuf *s, const char *fmt, ...)
 }
 
 /* ---- the world ---- */
+typedef struct {
+    int32_t id;      /* track_id (fits in int32 like the real file's column) */
+    int32_t artist;  /* the performing artist (even when the list is empty) */
+    int16_t release; /* day 0..364 of a 2022 release, -1 before 2022 */
+    int16_t genre;   /* the artist's primary genre */
+} trow;
+
 struct mr_gen_world {
     mr_gen_catalog cat;
     double scale;
     uint64_t seed;
     int32_t N, A, AL; /* tracks, artists, albums */
     /* per track row (ascending track_id) */
-    int32_t *t_artist;  /* the performing artist (even when the list is empty) */
-    int16_t *t_release; /* day 0..364 of a 2022 release, -1 before 2022 */
-    int16_t *t_genre;   /* the artist's primary genre */
+    trow *t; /* per row: what the event loop reads, in one cache line */
     /* per artist: its tracks (rows) with cumulative within-artist weights, its albums */
     int64_t *a_tr_off;
     int32_t *a_tr;
@@ -300,7 +305,7 @@ void mr_gen_world_free(mr_gen_world *w)
     free(c->track_id), free(c->album_off), free(c->album_ids), free(c->artist_off), free(c->artist_ids);
     free(c->genre_off), free(c->genre_ids), free(c->true_group), free(c->name_id), free(c->name_type);
     free(c->name_off), free(c->name_bytes), free(c->user_id), free(c->user_events);
-    free(w->t_artist), free(w->t_release), free(w->t_genre), free(w->a_tr_off), free(w->a_tr);
+    free(w->t), free(w->a_tr_off), free(w->a_tr);
     free(w->a_tr_cum), free(w->a_al_off), free(w->al_tr_off), free(w->al_tr);
     free(w->al_release), free(w->a_genre), free(w->a_genre2), free(w->a_decade), free(w->a_pop);
     free(w->g_off), free(w->g_art), free(w->g_cum), free(w->c_off), free(w->c_art), free(w->c_cum);
@@ -313,11 +318,12 @@ static int32_t scaled(double real, double scale) { return (int32_t)llround(real 
 
 int64_t mr_gen_estimate_bytes(double scale)
 {
-    /* Measured: about 4 bytes per event for interactions.parquet with our
-     * writer (0.89 GB at scale 1), plus ~50 MB of catalog and truth per unit
-     * of scale; 5 bytes per event and a 25% margin on top. */
+    /* Measured (bench/gen.sh): 1.41 GB in all at scale 1, about 6 bytes per
+     * event (track ids pass the dictionary limit and go PLAIN), 4 at small
+     * scales; plus ~50 MB of catalog and truth per unit of scale. Counted
+     * as 7 bytes per event with a 25% margin on top. */
     double ev = REAL_USERS * 162.0 * scale;
-    return (int64_t)((ev * 5.0 + 50e6 * scale) * 1.25) + (16 << 20);
+    return (int64_t)((ev * 7.0 + 50e6 * scale) * 1.25) + (16 << 20);
 }
 
 /* Picks k distinct indices of [0, n) in ascending order (selection sampling). */
@@ -672,9 +678,9 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
     itrack *it = NULL;
     sbuf titles = {0}, names = {0};
     int64_t *al_first = NULL, *al_key = NULL, *tmp64 = NULL, *aname_off = NULL;
-    int32_t *a_ntr = NULL, *al_artist = NULL, *al_n = NULL, *rank = NULL, *al_rank = NULL, *a_rank = NULL;
+    int32_t *a_ntr = NULL, *al_artist = NULL, *al_n = NULL, *rank = NULL;
     int32_t *perm = NULL, *al_perm = NULL, *a_perm = NULL, *u_top = NULL, *fcount = NULL;
-    int64_t *artist_first_key = NULL, *genre_id = NULL, *g_ucum_off = NULL;
+    int64_t *genre_id = NULL, *g_ucum_off = NULL;
     int32_t *g_users = NULL;
     double *tmpw = NULL, *g_ucum = NULL;
     uint8_t *mark = NULL, *a_cyr = NULL;
@@ -887,21 +893,18 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
 
     /* -- final order: albums by release key, tracks by (album key, album position) -- */
     ALLOC(keys, N); /* N > AL > A at every scale */
-    ALLOC(al_perm, AL); ALLOC(al_rank, AL);
+    ALLOC(al_perm, AL);
     for (int32_t b = 0; b < AL; b++) keys[b] = ((uint64_t)al_key[b] << 24) | (uint64_t)b;
     qsort(keys, (size_t)AL, sizeof *keys, cmp_u64);
-    for (int32_t i = 0; i < AL; i++) al_perm[i] = (int32_t)(keys[i] & 0xffffff), al_rank[al_perm[i]] = i;
+    for (int32_t i = 0; i < AL; i++) al_perm[i] = (int32_t)(keys[i] & 0xffffff);
     ALLOC(perm, N); ALLOC(rank, N);
     for (int32_t t = 0; t < N; t++) keys[t] = ((uint64_t)al_key[it[t].album] << 24) | (uint64_t)t;
     qsort(keys, (size_t)N, sizeof *keys, cmp_u64);
     for (int32_t i = 0; i < N; i++) perm[i] = (int32_t)(keys[i] & 0xffffff), rank[perm[i]] = i;
-    ALLOC(artist_first_key, A); ALLOC(a_perm, A); ALLOC(a_rank, A);
-    for (int32_t a = 0; a < A; a++) {
-        artist_first_key[a] = al_key[w->a_al_off[a]];
-        keys[a] = ((uint64_t)artist_first_key[a] << 24) | (uint64_t)a;
-    }
+    ALLOC(a_perm, A); /* artists by their first release */
+    for (int32_t a = 0; a < A; a++) keys[a] = ((uint64_t)al_key[w->a_al_off[a]] << 24) | (uint64_t)a;
     qsort(keys, (size_t)A, sizeof *keys, cmp_u64);
-    for (int32_t i = 0; i < A; i++) a_perm[i] = (int32_t)(keys[i] & 0xffffff), a_rank[a_perm[i]] = i;
+    for (int32_t i = 0; i < A; i++) a_perm[i] = (int32_t)(keys[i] & 0xffffff);
 
     /* -- ids -- */
     int64_t *album_id = NULL, *artist_id = NULL;
@@ -924,14 +927,15 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
     }
 
     /* -- per-row model arrays -- */
-    ALLOC(w->t_artist, N); ALLOC(w->t_release, N); ALLOC(w->t_genre, N); ALLOC(cat->true_group, N);
+    ALLOC(w->t, N); ALLOC(cat->true_group, N);
     ALLOC(w->al_release, AL);
     for (int32_t b = 0; b < AL; b++) w->al_release[b] = (int16_t)(al_key[b] / 1000 == 2022 ? al_key[b] % 1000 : -1);
     for (int32_t i = 0; i < N; i++) {
         const itrack *x = &it[perm[i]];
-        w->t_artist[i] = x->artist;
-        w->t_release[i] = w->al_release[x->album];
-        w->t_genre[i] = w->a_genre[x->artist];
+        w->t[i].id = (int32_t)cat->track_id[i];
+        w->t[i].artist = x->artist;
+        w->t[i].release = w->al_release[x->album];
+        w->t[i].genre = w->a_genre[x->artist];
         cat->true_group[i] = cat->track_id[rank[x->song]];
     }
     /* artist -> rows (in internal order, so album order), cumulative weights */
@@ -1117,7 +1121,7 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
         /* new releases: rows are in release order already (ids follow release) */
         int32_t first_new = N;
         for (int32_t i = 0; i < N; i++)
-            if (w->t_release[i] >= 0) {
+            if (w->t[i].release >= 0) {
                 first_new = i;
                 break;
             }
@@ -1135,12 +1139,14 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
             rng_seed(&r, seed, S_LISTS, 0x100000000ULL + (uint64_t)row);
             /* hype: most releases fade, a few take off */
             w->new_tr[i] = row;
-            w->new_cum[i] = (c += tw[row] * exp(HYPE_SIGMA * rng_normal(&r)));
+            /* exp(r / NEW_DECAY): within one day's window this is the decay
+             * exp(-(d - r) / NEW_DECAY) up to a constant factor */
+            w->new_cum[i] = (c += tw[row] * exp(HYPE_SIGMA * rng_normal(&r)) * exp(w->t[row].release / NEW_DECAY));
         }
         free(tw);
         int32_t j = 0;
         for (int d = 0; d <= MR_GEN_DAYS; d++) {
-            while (j < w->n_new && w->t_release[w->new_tr[j]] < d) j++;
+            while (j < w->n_new && w->t[w->new_tr[j]].release < d) j++;
             w->new_first[d] = j;
         }
     }
@@ -1203,7 +1209,7 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
         for (int32_t i = 0; i < nu; i++) all_cum[i] = (c += cat->user_events[i]);
         for (int32_t t = 0; t < N; t++) {
             rng_seed(&r, seed, S_FORCE, (uint64_t)t);
-            int g = w->t_genre[t];
+            int g = w->t[t].genre;
             int64_t ng = g_ucum_off[g + 1] - g_ucum_off[g];
             int32_t u = -1;
             for (int tries = 0; tries < 64 && u < 0; tries++) {
@@ -1233,15 +1239,15 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
     }
 
     free(it), free(titles.b), free(names.b), free(al_first), free(al_key), free(tmp64), free(aname_off);
-    free(a_ntr), free(al_artist), free(al_n), free(rank), free(al_rank), free(a_rank), free(perm), free(al_perm);
-    free(a_perm), free(u_top), free(fcount), free(artist_first_key), free(genre_id), free(g_ucum_off);
+    free(a_ntr), free(al_artist), free(al_n), free(rank), free(perm), free(al_perm);
+    free(a_perm), free(u_top), free(fcount), free(genre_id), free(g_ucum_off);
     free(g_users), free(tmpw), free(g_ucum), free(mark), free(a_cyr), free(keys);
     *out = w;
     return 0;
 fail:
     free(it), free(titles.b), free(names.b), free(al_first), free(al_key), free(tmp64), free(aname_off);
-    free(a_ntr), free(al_artist), free(al_n), free(rank), free(al_rank), free(a_rank), free(perm), free(al_perm);
-    free(a_perm), free(u_top), free(fcount), free(artist_first_key), free(genre_id), free(g_ucum_off);
+    free(a_ntr), free(al_artist), free(al_n), free(rank), free(perm), free(al_perm);
+    free(a_perm), free(u_top), free(fcount), free(genre_id), free(g_ucum_off);
     free(g_users), free(tmpw), free(g_ucum), free(mark), free(a_cyr), free(keys);
     mr_gen_world_free(w);
     return rc ? rc : MR_ENOMEM;
@@ -1289,16 +1295,19 @@ static int ev_push(mr_gen_events *ev, int32_t uid, int32_t tid, int32_t seq, int
 
 static inline int ok_track(const mr_gen_world *w, const uctx *c, int32_t t, int d)
 {
-    return w->t_release[t] <= d && !seen_test(c, t);
+    return w->t[t].release <= d && !seen_test(c, t);
 }
 
 static int32_t artist_track(const mr_gen_world *w, const uctx *c, int32_t a, int d, rng_t *r)
 {
     int64_t o = w->a_tr_off[a], n = w->a_tr_off[a + 1] - o;
-    for (int tries = 0; tries < 6; tries++) {
-        int32_t t = w->a_tr[o + cum_pick(w->a_tr_cum + o, n, rng_u01(r))];
-        if (ok_track(w, c, t, d)) return t;
+    int64_t k = 0;
+    for (int tries = 0; tries < 3; tries++) {
+        k = cum_pick(w->a_tr_cum + o, n, rng_u01(r));
+        if (ok_track(w, c, w->a_tr[o + k], d)) return w->a_tr[o + k];
     }
+    for (int64_t j = 1; j < n; j++) /* mostly heard: the next available one */
+        if (ok_track(w, c, w->a_tr[o + (k + j) % n], d)) return w->a_tr[o + (k + j) % n];
     return -1;
 }
 
@@ -1314,7 +1323,7 @@ static int32_t chart_track(const mr_gen_world *w, const uctx *c, const uprof *p,
     for (int tries = 0; tries < 12; tries++) {
         int32_t t = alias_pick(&w->chart, r);
         if (!ok_track(w, c, t, d)) continue;
-        if (genre_match(p, w->t_genre[t]) || rng_u01(r) < 0.5) return t;
+        if (genre_match(p, w->t[t].genre) || rng_u01(r) < 0.5) return t;
     }
     return -1;
 }
@@ -1334,8 +1343,7 @@ static int32_t new_track(const mr_gen_world *w, const uctx *c, const uprof *p, i
         }
         int32_t t = w->new_tr[a];
         if (!ok_track(w, c, t, d)) continue;
-        double acc = exp(-(d - w->t_release[t]) / NEW_DECAY) * (genre_match(p, w->t_genre[t]) ? 1.0 : 0.3);
-        if (rng_u01(r) < acc) return t;
+        if (genre_match(p, w->t[t].genre) || rng_u01(r) < 0.3) return t;
     }
     return -1;
 }
@@ -1408,7 +1416,7 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
     /* discovery tracks: into a session on or after their release */
     for (int64_t k = 0; k < nf; k++) {
         int32_t t = w->force_tr[f0 + k];
-        int rel = w->t_release[t] < 0 ? 0 : w->t_release[t];
+        int rel = w->t[t].release < 0 ? 0 : w->t[t].release;
         int32_t lo = 0, hi = ns;
         while (lo < hi) {
             int32_t m = (lo + hi) / 2;
@@ -1431,7 +1439,7 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
         for (; fk < nf && (int32_t)(c->fsess[fk] >> 32) == s; fk++) {
             int32_t t = (int32_t)(c->fsess[fk] & 0xffffffff);
             c->rows[seq] = t;
-            if (ev_push(ev, uid, (int32_t)cat->track_id[t], ++seq, d)) return MR_ENOMEM;
+            if (ev_push(ev, uid, w->t[t].id, ++seq, d)) return MR_ENOMEM;
         }
         double u = rng_u01(&r);
         int src = u < c->mix[0] ? 0 : u < c->mix[1] ? 1 : u < c->mix[2] ? 2 : 3;
@@ -1470,11 +1478,11 @@ static int gen_user(const mr_gen_world *w, int32_t slot, uctx *c, mr_gen_events 
             if (t < 0) break; /* unreachable: histories are at most half the catalog */
             seen_set(c, t);
             if (src == 1 && i == 0) { /* remember artists found by exploring */
-                if (c->nknown < MAX_KNOWN) c->known[c->nknown++] = w->t_artist[t];
-                else c->known[rng_below(&r, MAX_KNOWN)] = w->t_artist[t];
+                if (c->nknown < MAX_KNOWN) c->known[c->nknown++] = w->t[t].artist;
+                else c->known[rng_below(&r, MAX_KNOWN)] = w->t[t].artist;
             }
             c->rows[seq] = t;
-            if (ev_push(ev, uid, (int32_t)cat->track_id[t], ++seq, d)) return MR_ENOMEM;
+            if (ev_push(ev, uid, w->t[t].id, ++seq, d)) return MR_ENOMEM;
         }
     }
     for (int32_t i = 0; i < seq; i++) c->seen[c->rows[i] >> 6] = 0;
@@ -1698,7 +1706,10 @@ static int write_interactions(const mr_gen_world *w, const char *path, int64_t r
 #pragma omp task
                 {
                     for (int j = 0; j < BATCH && !wr_rc; j++) wr_rc = stage_events(&s, &prev[j]);
-                    if (wr_rc) snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                    if (wr_rc) {
+#pragma omp critical(gen_err)
+                        snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                    }
                 }
             }
             for (int j = 0; k < nbatch && j < BATCH; j++) {
@@ -1749,6 +1760,12 @@ static void remove_staging(const char *stage)
     rmdir(stage);
 }
 
+static void human_bytes(char *buf, size_t cap, int64_t b)
+{
+    if (b >= 1000000000) snprintf(buf, cap, "%.1f GB", b / 1e9);
+    else snprintf(buf, cap, "%.0f MB", b / 1e6);
+}
+
 int mr_gen_run(const mr_gen_opts *o, mr_gen_stats *st)
 {
     double t0 = mr_now();
@@ -1770,9 +1787,12 @@ int mr_gen_run(const mr_gen_opts *o, mr_gen_stats *st)
     int rc = mr_ensure_writable_dir(o->out_dir);
     if (rc) return rc;
     int64_t need = mr_gen_estimate_bytes(o->scale), avail = mr_disk_free(o->out_dir);
-    if (avail >= 0 && avail < need)
-        return mr_err(MR_EIO, "not enough disk space in %s for scale %g: it needs about %.1f GB, %.1f GB are free",
-                      o->out_dir, o->scale, need / 1e9, avail / 1e9);
+    if (avail >= 0 && avail < need) {
+        char nb[32], ab[32];
+        human_bytes(nb, sizeof nb, need), human_bytes(ab, sizeof ab, avail);
+        return mr_err(MR_EIO, "not enough disk space in %s for scale %g: it needs about %s, %s are free", o->out_dir,
+                      o->scale, nb, ab);
+    }
 
     char name[64];
     snprintf(name, sizeof name, ".gen-tmp-%ld", (long)getpid());

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/vec.h"
 #include "data/names.h"
 
 /* ------------------------------------------------------------ base title */
@@ -246,40 +247,111 @@ static uint64_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
-/* Joins the tracks of one base title (t[0..m), all with equal keys). */
-static void join_bucket(const mr_group_input *in, const mr_group_opts *opt, const int32_t *t, int32_t m,
-                        size_t key_chars, const uint8_t *mark, int32_t *parent, artist_track *scratch,
-                        mr_group_stats *st)
+/* Working state for one title's tracks t[0..m). */
+typedef struct {
+    const mr_group_input *in;
+    const mr_group_opts *opt;
+    const uint8_t *mark;
+    int32_t *parent;       /* global union-find */
+    artist_track *pairs;   /* scratch, >= artist links of the bucket */
+    int32_t *local;        /* scratch, >= m: local union-find by shared artist */
+    int32_t *best;         /* scratch, >= m: per local root, best unmarked track */
+    mr_group_stats *st;
+} bucket_ctx;
+
+static int64_t listens_of(const mr_group_input *in, int32_t t) { return in->listens ? in->listens[t] : 0; }
+
+/* A version marker other than "cover". */
+static int is_version(uint8_t mk) { return (mk & ~MR_VER_COVER) != 0; }
+
+static void join_bucket(bucket_ctx *b, const int32_t *t, int32_t m, double chance)
 {
-    /* shared artist */
+    const mr_group_input *in = b->in;
+    int32_t *lp = b->local;
+    /* performers: local components of tracks sharing an artist */
     size_t na = 0;
-    for (int32_t k = 0; k < m; k++)
-        for (int64_t j = in->artist_off[t[k]]; j < in->artist_off[t[k] + 1]; j++)
-            scratch[na++] = (artist_track){in->artist_ids[j], t[k]};
-    qsort(scratch, na, sizeof *scratch, cmp_at);
-    for (size_t j = 1; j < na; j++)
-        if (scratch[j].artist == scratch[j - 1].artist)
-            st->joined_by_artist += uf_union(parent, scratch[j - 1].track, scratch[j].track);
-    /* performers: components after the artist joins; the original is the
-     * most listened-to one that is not itself marked as a cover */
-    int32_t n_comp = 0, best = -1;
-    int64_t best_listens = -1;
     for (int32_t k = 0; k < m; k++) {
-        scratch[k] = (artist_track){uf_find(parent, t[k]), t[k]};
-        if (mark[t[k]] & MR_VER_COVER) continue;
-        int64_t l = in->listens ? in->listens[t[k]] : 0;
-        if (l > best_listens) best_listens = l, best = t[k];
+        lp[k] = k;
+        for (int64_t j = in->artist_off[t[k]]; j < in->artist_off[t[k] + 1]; j++)
+            b->pairs[na++] = (artist_track){in->artist_ids[j], k};
     }
-    qsort(scratch, (size_t)m, sizeof *scratch, cmp_at);
-    for (int32_t k = 0; k < m; k++) n_comp += k == 0 || scratch[k].artist != scratch[k - 1].artist;
-    if (n_comp <= 1) return;
-    if (key_chars >= (size_t)opt->min_key_chars && n_comp <= opt->max_performers) {
-        for (int32_t k = 1; k < m; k++) st->joined_by_title += uf_union(parent, t[0], t[k]);
+    qsort(b->pairs, na, sizeof *b->pairs, cmp_at);
+    for (size_t j = 1; j < na; j++)
+        if (b->pairs[j].artist == b->pairs[j - 1].artist) uf_union(lp, b->pairs[j - 1].track, b->pairs[j].track);
+    /* tracks without artists belong to no performer: they join the title's
+     * original when the title is distinctive and has one performer (or its
+     * performers are joined as covers) */
+    int32_t n_perf = 0;
+    for (int32_t k = 0; k < m; k++) {
+        b->best[k] = -1;
+        n_perf += uf_find(lp, k) == k && in->artist_off[t[k] + 1] > in->artist_off[t[k]];
+    }
+    int generic = n_perf >= b->opt->generic_performers || chance >= b->opt->generic_chance;
+    b->st->generic_titles += generic;
+    /* the representative of each performer: its most played unmarked track
+     * (a marked one if it has only versions); the title's original: the
+     * most played track not marked as a cover */
+    int32_t orig = -1;
+    for (int32_t k = 0; k < m; k++) {
+        int32_t r = uf_find(lp, k), cur = b->best[r];
+        int um = b->mark[t[k]] == 0, cm = cur >= 0 && b->mark[t[cur]] == 0;
+        if (cur < 0 || (um && !cm) || (um == cm && listens_of(in, t[k]) > listens_of(in, t[cur]))) b->best[r] = k;
+        if (!(b->mark[t[k]] & MR_VER_COVER) && (orig < 0 || listens_of(in, t[k]) > listens_of(in, t[orig])))
+            orig = k;
+    }
+    /* within a performer */
+    for (int32_t k = 0; k < m; k++) {
+        int32_t rep = b->best[uf_find(lp, k)];
+        if (rep == k) continue;
+        if (!generic || is_version(b->mark[t[k]])) b->st->joined_by_artist += uf_union(b->parent, t[rep], t[k]);
+    }
+    /* across performers */
+    int across = !generic && chance < b->opt->cover_chance;
+    if (across && orig >= 0) {
+        for (int32_t k = 0; k < m; k++)
+            if (uf_find(lp, k) == k) b->st->joined_by_title += uf_union(b->parent, t[orig], t[b->best[k]]);
         return;
     }
-    if (best < 0) return;
-    for (int32_t k = 0; k < m; k++)
-        if (mark[t[k]] & MR_VER_COVER) st->joined_as_cover += uf_union(parent, best, t[k]);
+    if (orig < 0) return;
+    for (int32_t k = 0; k < m; k++) {
+        int noart = in->artist_off[t[k] + 1] == in->artist_off[t[k]];
+        if (b->mark[t[k]] & MR_VER_COVER) b->st->joined_as_cover += uf_union(b->parent, t[orig], t[k]);
+        else if (noart && !generic && n_perf <= 1) b->st->joined_by_title += uf_union(b->parent, t[orig], t[k]);
+    }
+}
+
+/* Word statistics of all base titles, for the chance of a coincidence. */
+typedef struct {
+    mr_imap words;         /* hash of a word -> occurrences */
+    int64_t tokens;
+    int64_t by_len[9];     /* titles of 1..8+ words */
+} word_stats;
+
+static int words_of(const char *s, int32_t n, uint64_t *h, int cap)
+{
+    int k = 0;
+    for (int32_t i = 0; i < n;) {
+        int32_t j = i;
+        while (j < n && s[j] != ' ') j++;
+        if (k < cap) h[k] = hash_bytes(s + i, (size_t)(j - i)) >> 1; /* non-negative keys */
+        k++;
+        i = j + 1;
+    }
+    return k;
+}
+
+static double title_chance(const word_stats *ws, const char *s, int32_t n)
+{
+    uint64_t h[64];
+    int k = words_of(s, n, h, 64);
+    if (k == 0) return 1e300;
+    double p = (double)ws->by_len[k < 8 ? k : 8];
+    for (int i = 0; i < k && i < 64; i++) {
+        int32_t c = 0;
+        mr_imap_get(&ws->words, (int64_t)h[i], &c);
+        p *= (double)c / (double)ws->tokens;
+    }
+    return p;
 }
 
 int mr_track_groups(const mr_group_input *in, const mr_group_opts *opts, int32_t *group_id, mr_group_stats *st)
@@ -320,6 +392,31 @@ int mr_track_groups(const mr_group_input *in, const mr_group_opts *opts, int32_t
     }
     st->with_markers = with_markers;
     st->empty_titles = empty;
+    /* word statistics over every non-empty title */
+    word_stats ws;
+    memset(&ws, 0, sizeof ws);
+    int rc = mr_imap_init(&ws.words, 1 << 16);
+    for (int32_t i = 0; !rc && i < n; i++) {
+        if (!klen[i]) continue;
+        uint64_t h[64];
+        int k = words_of(keys + koff[i], klen[i], h, 64);
+        ws.by_len[k < 8 ? k : 8]++;
+        ws.tokens += k;
+        for (int w = 0; w < k && w < 64 && !rc; w++) {
+            int32_t c = 0;
+            mr_imap_get(&ws.words, (int64_t)h[w], &c);
+            rc = mr_imap_put(&ws.words, (int64_t)h[w], c + 1);
+        }
+    }
+    int32_t *local = rc ? NULL : mr_malloc((size_t)n * 4), *best = rc ? NULL : mr_malloc((size_t)n * 4);
+    if (!rc && (!local || !best)) rc = MR_ENOMEM;
+    if (rc) {
+        mr_imap_free(&ws.words);
+        free(local), free(best);
+        free(keys), free(koff), free(klen), free(mark), free(kh), free(parent), free(bucket), free(scratch);
+        return rc;
+    }
+    bucket_ctx bc = {in, opt, mark, parent, scratch, local, best, st};
     qsort(kh, (size_t)n, sizeof *kh, cmp_keyed);
     for (int32_t i = 0; i < n;) {
         int32_t j = i + 1;
@@ -338,14 +435,12 @@ int mr_track_groups(const mr_group_input *in, const mr_group_opts *opts, int32_t
                 kh[q].track = -1 - t; /* taken */
             }
             done += m;
-            if (m > 1 && klen[lead] > 0) {
-                size_t chars = 0;
-                for (int32_t c = 0; c < klen[lead]; c++) chars += keys[koff[lead] + c] != ' ';
-                join_bucket(in, opt, bucket, m, chars, mark, parent, scratch, st);
-            }
+            if (m > 1 && klen[lead] > 0) join_bucket(&bc, bucket, m, title_chance(&ws, keys + koff[lead], klen[lead]));
         }
         i = j;
     }
+    mr_imap_free(&ws.words);
+    free(local), free(best);
     /* dense ids in order of each group's first track */
     int32_t g = 0;
     for (int32_t i = 0; i < n; i++) bucket[i] = -1;

@@ -4,18 +4,26 @@
  * markers: bracketed parts that name a version ("(Remix)", "[Live at X]",
  * "(feat. X)", "(с X)", nested ones too), a " - " tail that does ("- 2011
  * Remaster", "- Radio Edit"), and a trailing "feat./ft./featuring/при уч."
- * credit; punctuation is dropped. Tracks with the same base title are then
- * joined when the evidence says they are one song:
- *   - they share an artist (remixes, live and acoustic versions, feat.
- *     variants of the same artist's song), or
- *   - one is marked as a cover, and is joined to the most listened-to
- *     performer of that title, or
- *   - the title is distinctive (long enough, and performed by only a few
- *     unrelated artists), so other performers are covers of it.
- * Short common titles ("Intro", "Love") performed by many unrelated artists
- * stay apart: those are different songs. Tracks with an empty base title
- * are never joined. Group ids are dense, numbered in the order of each
- * group's first track.
+ * credit; punctuation is dropped.
+ *
+ * Tracks with the same base title are then joined when the evidence says
+ * they are one song. Two numbers describe a title:
+ *   performers: how many groups of tracks sharing no artist carry it;
+ *   chance:     how many other tracks would carry it by coincidence, from a
+ *               unigram model of title words over the whole catalog:
+ *               N(titles of that many words) x prod(word frequencies).
+ * A title is generic ("Intro", "Love") when many performers carry it or
+ * chance is high; otherwise it is distinctive. Then:
+ *   - same performer, distinctive title: one song (re-releases, remixes,
+ *     live and acoustic versions, feat. variants);
+ *   - same performer, generic title: each unmarked track is its own song
+ *     (an "Intro" on every album); a marked version ("Intro (Live)") joins
+ *     the performer's most played unmarked one;
+ *   - other performers: joined when chance is below the cover threshold (a
+ *     coincidence is then less likely than a cover); otherwise only tracks
+ *     marked as covers join the most played unmarked track of the title.
+ * Tracks with an empty base title are never joined. Group ids are dense,
+ * numbered in the order of each group's first track.
  */
 #ifndef MR_GROUPS_H
 #define MR_GROUPS_H
@@ -39,11 +47,12 @@ enum {
 size_t mr_title_base(const char *name, size_t n, char *out, int *markers);
 
 typedef struct {
-    int min_key_chars;   /* a title this long (letters and digits) may join other artists */
-    int max_performers;  /* ...if at most this many unrelated artists perform it */
+    int generic_performers; /* a title carried by this many performers is generic */
+    double generic_chance;  /* ...as is one whose chance collisions reach this */
+    double cover_chance;    /* other performers join when chance is below this */
 } mr_group_opts;
 
-#define MR_GROUP_OPTS_DEFAULT {12, 3}
+#define MR_GROUP_OPTS_DEFAULT {3, 0.5, 0.02}
 
 typedef struct {
     int32_t n; /* tracks */
@@ -60,6 +69,7 @@ typedef struct {
     int64_t tracks_in_multi;  /* tracks in those groups */
     int64_t with_markers;     /* tracks whose title carries a version marker */
     int64_t empty_titles;     /* tracks with an empty base title */
+    int64_t generic_titles;   /* shared titles found generic */
     int64_t joined_by_artist, joined_as_cover, joined_by_title;
 } mr_group_stats;
 

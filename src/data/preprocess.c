@@ -195,13 +195,14 @@ static int catalog_load(const char *path, catalog *c, mr_prep_stats *st)
     if (!rc) qsort(keys, (size_t)n, sizeof *keys, cmp_cat_key);
     /* display names of every row first: dedupe prefers a non-empty name */
     if (!rc && !(disp_len = mr_malloc((size_t)(n + 1) * 8))) rc = MR_ENOMEM;
+    /* row i's clean name goes to disp + soff[i] + i: room for its NUL */
     char *disp = NULL;
-    if (!rc && !(disp = mr_malloc((size_t)gname.soff[n] + 1))) rc = MR_ENOMEM;
+    if (!rc && !(disp = mr_malloc((size_t)(gname.soff[n] + n) + 1))) rc = MR_ENOMEM;
     if (!rc) {
 #pragma omp parallel for schedule(dynamic, 4096)
         for (int64_t i = 0; i < n; i++)
             disp_len[i] = (int64_t)mr_name_clean(gname.bytes + gname.soff[i], (size_t)(gname.soff[i + 1] - gname.soff[i]),
-                                                 disp + gname.soff[i]);
+                                                 disp + gname.soff[i] + i);
     }
     /* keep one row per (type, id): the first with a non-empty name */
     int64_t kept = 0;
@@ -237,7 +238,7 @@ static int catalog_load(const char *path, catalog *c, mr_prep_stats *st)
             c->id[k] = keys[k].id;
             c->type[k] = keys[k].type;
             c->name_off[k] = o;
-            memcpy(c->name + o, disp + gname.soff[row], (size_t)disp_len[row]);
+            memcpy(c->name + o, disp + gname.soff[row] + row, (size_t)disp_len[row]);
             o += disp_len[row];
             st->catalog_empty_name += disp_len[row] == 0;
         }

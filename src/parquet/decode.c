@@ -138,6 +138,14 @@ static int next_run(mr_pq_rle *d)
     return 0;
 }
 
+int mr_pq_rle_is_run(const uint8_t *p, size_t n, int width, size_t count, uint32_t value)
+{
+    mr_pq_rle d;
+    mr_pq_rle_init(&d, p, n, width);
+    if (width < 0 || width > 32 || next_run(&d)) return 0;
+    return d.rle_left >= count && d.rle_value == value && !d.bp_left;
+}
+
 int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n)
 {
     if (d->width < 0 || d->width > 32) return mr_err(MR_EFORMAT, "bit width %d is out of range", d->width);
@@ -201,22 +209,42 @@ int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n)
     return 0;
 }
 
-int mr_pq_rle_levels(mr_pq_rle *d, int16_t *out, size_t n, int max_level)
+int mr_pq_rle_levels(mr_pq_rle *d, int16_t *out, size_t n, int max_level, size_t *n_max)
 {
     uint32_t buf[512];
+    size_t at_max = 0;
+    if (d->width < 0 || d->width > 16) return mr_err(MR_EFORMAT, "level bit width %d is out of range", d->width);
     while (n > 0) {
+        if (!d->rle_left && !d->bp_left && next_run(d))
+            return mr_err(MR_EFORMAT, "RLE/bit-packed levels end %zu values early or are corrupt", n);
+        if (d->rle_left) {
+            /* A run (the common case: all defined) fills without decoding. */
+            size_t k = d->rle_left < n ? d->rle_left : n;
+            if (d->rle_value > (uint32_t)max_level)
+                return mr_err(MR_EFORMAT, "a level is above the column's maximum %d", max_level);
+            int16_t v = (int16_t)d->rle_value;
+            for (size_t i = 0; i < k; i++) out[i] = v;
+            if (d->rle_value == (uint32_t)max_level) at_max += k;
+            d->rle_left -= (uint32_t)k;
+            out += k;
+            n -= k;
+            continue;
+        }
         size_t k = n < 512 ? n : 512;
+        if (k > d->bp_left) k = (size_t)d->bp_left;
         int rc = mr_pq_rle_get(d, buf, k);
         if (rc) return rc;
         uint32_t bad = 0;
         for (size_t i = 0; i < k; i++) {
             bad |= buf[i] > (uint32_t)max_level;
+            at_max += buf[i] == (uint32_t)max_level;
             out[i] = (int16_t)buf[i];
         }
         if (bad) return mr_err(MR_EFORMAT, "a level is above the column's maximum %d", max_level);
         out += k;
         n -= k;
     }
+    if (n_max) *n_max = at_max;
     return 0;
 }
 

@@ -24,8 +24,14 @@ typedef struct {
 void mr_pq_rle_init(mr_pq_rle *d, const uint8_t *p, size_t n, int width);
 /* Produces exactly n values or returns MR_EFORMAT ("RLE data ends early"). */
 int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n);
-/* Same into int16 levels, checking every value is <= max_level. */
-int mr_pq_rle_levels(mr_pq_rle *d, int16_t *out, size_t n, int max_level);
+/* Same into int16 levels, checking every value is <= max_level; *n_max
+ * (if not NULL) receives how many equal max_level. RLE runs are filled
+ * without unpacking. */
+int mr_pq_rle_levels(mr_pq_rle *d, int16_t *out, size_t n, int max_level, size_t *n_max);
+
+/* 1 if the stream (p, n) of `width`-bit values starts with one RLE run of
+ * at least `count` copies of `value` (a page without nulls), else 0. */
+int mr_pq_rle_is_run(const uint8_t *p, size_t n, int width, size_t count, uint32_t value);
 
 /* Unpacks n (a multiple of 8) values of `width` bits (0..32, LSB first, as
  * parquet packs them) from in, which holds at least n * width / 8 bytes. */

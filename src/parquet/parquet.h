@@ -159,6 +159,14 @@ const char *mr_pq_created_by(const mr_pq_reader *r);
 /* Codec, encodings (bit e set for encoding e) and sizes of one column chunk. */
 int mr_pq_chunk_info(const mr_pq_reader *r, int rg, int col, int *codec, uint32_t *encodings,
                      int64_t *compressed, int64_t *uncompressed);
+/* The schema as the footer stores it, for display: element 0 is the root,
+ * each group is followed by its num_children subtrees. physical is -1 for
+ * groups; repetition 0 required, 1 optional, 2 repeated; converted is the
+ * ConvertedType (-1 if none) and logical the LogicalType union member (0 if
+ * none). The name is not NUL-terminated. */
+int mr_pq_schema_size(const mr_pq_reader *r);
+void mr_pq_schema_at(const mr_pq_reader *r, int i, const char **name, int *name_len, int *num_children,
+                     int *repetition, int *physical, int *converted, int *logical);
 /* Footer key-value metadata; NULL if absent. */
 const char *mr_pq_kv(const mr_pq_reader *r, const char *key);
 int mr_pq_num_kv(const mr_pq_reader *r);
@@ -167,6 +175,15 @@ void mr_pq_kv_at(const mr_pq_reader *r, int i, const char **key, const char **va
 /* Decodes column `col` of row group `rg`. INT96 is converted to int64
  * nanoseconds since the epoch. Thread-safe for distinct outputs. */
 int mr_pq_read(mr_pq_reader *r, int rg, int col, mr_pq_col *out);
+
+/* Decodes a flat fixed-width column chunk straight into dst, which holds
+ * mr_pq_row_group_rows(r, rg) values of the column's width (1 for BOOLEAN,
+ * 4 for INT32/FLOAT, 8 for INT64/DOUBLE and converted INT96, type_length
+ * for FIXED_LEN_BYTE_ARRAY): no chunk-sized allocation and no copy, so a
+ * caller can fill one whole-column array row group by row group, in
+ * parallel. valid (same length, or NULL) receives 0 for nulls; with NULL, a
+ * null is an error. Null slots hold 0. */
+int mr_pq_read_into(mr_pq_reader *r, int rg, int col, void *dst, uint8_t *valid);
 
 /* Convenience for the pipeline: reads a flat, non-null integer-like column
  * (INT32 or INT64 of any annotation, DATE, TIMESTAMP, BOOLEAN) of every row

@@ -211,6 +211,21 @@ int mr_pq_require(const mr_pq_reader *r, const char *name, int *col)
     return 0;
 }
 
+int mr_pq_schema_size(const mr_pq_reader *r) { return r->meta.n_schema; }
+
+void mr_pq_schema_at(const mr_pq_reader *r, int i, const char **name, int *name_len, int *num_children,
+                     int *repetition, int *physical, int *converted, int *logical)
+{
+    const mr_pq_selem *e = &r->meta.schema[i < 0 || i >= r->meta.n_schema ? 0 : i];
+    *name = (const char *)e->name;
+    *name_len = (int)e->name_len;
+    *num_children = e->num_children;
+    *repetition = e->repetition;
+    *physical = e->type;
+    *converted = e->converted;
+    *logical = e->logical;
+}
+
 const char *mr_pq_kv(const mr_pq_reader *r, const char *key)
 {
     for (int i = 0; i < r->meta.n_kv; i++)
@@ -277,6 +292,22 @@ static int bit_width_of(int v)
     return w;
 }
 
+/* Buffers each thread keeps between mr_pq_read() calls (the compressed
+ * chunk, the decompressed page, levels), so that reading a file of many row
+ * groups does not map and fault in fresh memory for every chunk. Buffers
+ * above SCRATCH_KEEP bytes are released after the call. Thread-local, so
+ * concurrent reads never share them. */
+#define SCRATCH_KEEP ((size_t)64 << 20)
+typedef struct {
+    uint8_t *chunk, *page;
+    size_t chunk_cap, page_cap;
+    int16_t *defs, *reps;
+    size_t lev_cap;
+    int64_t *tmp64;
+    size_t tmp64_cap;
+} read_scratch;
+static _Thread_local read_scratch tls_scratch;
+
 /* One chunk being decoded. */
 typedef struct {
     const mr_pq_reader *r;
@@ -289,6 +320,9 @@ typedef struct {
     int64_t levels_cap;    /* chunk num_values */
     size_t bytes_cap;
     size_t alloc;          /* bytes allocated so far, against the limit */
+    int external;          /* values/valid belong to the caller (mr_pq_read_into) */
+    uint8_t *chunk_buf;    /* compressed chunk (scratch) */
+    size_t chunk_cap;
     /* dictionary */
     int have_dict;
     int64_t dict_n;
@@ -329,7 +363,7 @@ static int charge(chunk_ctx *x, size_t bytes)
 
 static int grow(chunk_ctx *x, void **p, size_t *cap, size_t want)
 {
-    if (want <= *cap) return 0;
+    if (want <= *cap && *p) return 0; /* never leaves *p NULL: memcpy(NULL, .., 0) is UB */
     size_t ncap = *cap ? *cap : 64;
     while (ncap < want) ncap = ncap + ncap / 2 + 64;
     int rc = charge(x, ncap - *cap);
@@ -376,7 +410,7 @@ static int plain_fixed(chunk_ctx *x, const uint8_t *p, size_t len, uint8_t *dst,
         size_t bad = int96_to_ns(p, (int64_t *)dst, n);
         if (bad < n)
             return CERR(x, MR_EUNSUPPORTED, "unsupported: INT96 timestamp %zu is outside the int64 nanosecond range (years 1677-2262)", bad);
-    } else {
+    } else if (n) {
         memcpy(dst, p, n * w);
     }
     *used = n * w;
@@ -455,6 +489,7 @@ static int reserve_slots(chunk_ctx *x, int64_t more)
     int64_t want = o->n_slots + more;
     if (want <= x->slots_cap) return 0;
     if (want > x->levels_cap) return CERR(x, MR_EFORMAT, "pages hold more values than the chunk's %lld", (long long)x->levels_cap);
+    if (x->external) return CERR(x, MR_EFORMAT, "pages hold more values than the row group's %lld rows", (long long)x->slots_cap);
     /* Slots are bounded by the chunk's value count: allocate that at once. */
     int64_t cap = x->levels_cap;
     size_t w = x->width ? (size_t)x->width : sizeof(int64_t);
@@ -741,15 +776,17 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
     mr_pq_rle d;
     if (ci->max_rep > 0) {
         mr_pq_rle_init(&d, rep_p, rep_n, bit_width_of(ci->max_rep));
-        if ((rc = mr_pq_rle_levels(&d, x->reps, nv, ci->max_rep))) return CERR(x, MR_EFORMAT, "repetition levels: %s", mr_errmsg());
+        if ((rc = mr_pq_rle_levels(&d, x->reps, nv, ci->max_rep, NULL))) return CERR(x, MR_EFORMAT, "repetition levels: %s", mr_errmsg());
     }
     size_t nn = nv;
-    if (ci->max_def > 0) {
+    /* A flat page whose levels are one run at the maximum has no nulls:
+     * skip decoding them (the usual case for pandas and DuckDB files,
+     * which mark every column optional). */
+    int all_defined = ci->max_def > 0 && ci->list_depth == 0 &&
+                      mr_pq_rle_is_run(def_p, def_n, bit_width_of(ci->max_def), nv, (uint32_t)ci->max_def);
+    if (ci->max_def > 0 && !all_defined) {
         mr_pq_rle_init(&d, def_p, def_n, bit_width_of(ci->max_def));
-        if ((rc = mr_pq_rle_levels(&d, x->defs, nv, ci->max_def))) return CERR(x, MR_EFORMAT, "definition levels: %s", mr_errmsg());
-        nn = 0;
-        const int16_t md = (int16_t)ci->max_def;
-        for (size_t i = 0; i < nv; i++) nn += x->defs[i] == md;
+        if ((rc = mr_pq_rle_levels(&d, x->defs, nv, ci->max_def, &nn))) return CERR(x, MR_EFORMAT, "definition levels: %s", mr_errmsg());
     }
 
     int64_t base = o->n_slots, ns;
@@ -813,7 +850,7 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         }
         if (o->valid) {
             const int16_t md = (int16_t)ci->max_def;
-            if (ci->max_def) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
+            if (ci->max_def && nn < nv) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
             else memset(o->valid + base, 1, nv);
         }
         o->n_rows += (int64_t)nv;
@@ -853,18 +890,19 @@ static int read_chunk(chunk_ctx *x)
     x->width = value_width(r, ci);
 
     if ((rc = charge(x, (size_t)len))) return rc;
-    uint8_t *owned = NULL;
     const uint8_t *buf;
     if (r->mem) {
         buf = r->mem + start;
     } else {
-        owned = malloc((size_t)len);
-        if (!owned) return CERR(x, MR_ENOMEM, "out of memory for %lld bytes", (long long)len);
-        if ((rc = read_at(r, start, (size_t)len, owned))) {
-            free(owned);
-            return rc;
+        if ((size_t)len > x->chunk_cap) {
+            free(x->chunk_buf);
+            x->chunk_cap = 0;
+            x->chunk_buf = malloc((size_t)len);
+            if (!x->chunk_buf) return CERR(x, MR_ENOMEM, "out of memory for %lld bytes", (long long)len);
+            x->chunk_cap = (size_t)len;
         }
-        buf = owned;
+        if ((rc = read_at(r, start, (size_t)len, x->chunk_buf))) return rc;
+        buf = x->chunk_buf;
     }
 
     /* Row-level arrays. */
@@ -1010,11 +1048,49 @@ static int read_chunk(chunk_ctx *x)
     if (ci->list_depth <= 1) o->n_levels = 0; /* levels are kept only for nested lists */
     if (!x->width && !o->bytes) o->bytes = malloc(1); /* non-NULL even when empty */
 out:
-    free(owned);
     return rc;
 }
 
-int mr_pq_read(mr_pq_reader *r, int rg, int col, mr_pq_col *out)
+static void scratch_take(chunk_ctx *x)
+{
+    read_scratch *t = &tls_scratch;
+    x->chunk_buf = t->chunk, x->chunk_cap = t->chunk_cap;
+    x->page_buf = t->page, x->page_cap = t->page_cap;
+    x->defs = t->defs, x->reps = t->reps, x->lev_cap = t->lev_cap;
+    x->tmp64 = t->tmp64, x->tmp64_cap = t->tmp64_cap;
+    memset(t, 0, sizeof *t);
+}
+
+static void keep_or_free(void **dst, size_t *dcap, void *p, size_t bytes)
+{
+    if (bytes > SCRATCH_KEEP) {
+        free(p);
+        p = NULL;
+        bytes = 0;
+    }
+    *dst = p;
+    *dcap = bytes;
+}
+
+static void scratch_give_back(chunk_ctx *x)
+{
+    read_scratch *t = &tls_scratch;
+    size_t lev = x->lev_cap * sizeof(int16_t), t64 = x->tmp64_cap * sizeof(int64_t);
+    keep_or_free((void **)&t->chunk, &t->chunk_cap, x->chunk_buf, x->chunk_cap);
+    keep_or_free((void **)&t->page, &t->page_cap, x->page_buf, x->page_cap);
+    if (lev > SCRATCH_KEEP) {
+        free(x->defs);
+        free(x->reps);
+        t->defs = t->reps = NULL;
+        t->lev_cap = 0;
+    } else {
+        t->defs = x->defs, t->reps = x->reps, t->lev_cap = x->lev_cap;
+    }
+    keep_or_free((void **)&t->tmp64, &t64, x->tmp64, t64);
+    t->tmp64_cap = t64 / sizeof(int64_t);
+}
+
+static int read_common(mr_pq_reader *r, int rg, int col, mr_pq_col *out, void *ext_values, uint8_t *ext_valid)
 {
     memset(out, 0, sizeof *out);
     if (rg < 0 || rg >= r->meta.n_rg) return mr_err(MR_EINVAL, "%s has no row group %d", r->path, rg);
@@ -1030,16 +1106,45 @@ int mr_pq_read(mr_pq_reader *r, int rg, int col, mr_pq_col *out)
     x->rg = rg;
     x->col = col;
     out->owned = 1;
+    if (ext_values) {
+        x->external = 1;
+        out->values = ext_values;
+        out->valid = ext_valid;
+        x->slots_cap = r->meta.rgs[rg].num_rows;
+    }
+    scratch_take(x);
     int rc = read_chunk(x);
+    scratch_give_back(x);
     free(x->dict_vals);
     free(x->dict_off);
     free(x->dict_bytes);
-    free(x->page_buf);
-    free(x->defs);
-    free(x->reps);
-    free(x->tmp64);
     free(x);
+    if (ext_values) {
+        /* A null with nowhere to record it was caught as valid appeared. */
+        if (!ext_valid && out->valid) {
+            free(out->valid);
+            out->valid = NULL;
+            if (!rc) rc = mr_err(MR_EFORMAT, "%s: column '%s' has nulls in row group %d", r->path, ci->path, rg);
+        }
+        out->values = NULL;
+        if (out->valid == ext_valid) out->valid = NULL;
+    }
     if (rc) mr_pq_col_free(out);
+    return rc;
+}
+
+int mr_pq_read(mr_pq_reader *r, int rg, int col, mr_pq_col *out) { return read_common(r, rg, col, out, NULL, NULL); }
+
+int mr_pq_read_into(mr_pq_reader *r, int rg, int col, void *dst, uint8_t *valid)
+{
+    const mr_pq_column_info *ci = mr_pq_column(r, col);
+    if (!ci) return mr_err(MR_EINVAL, "%s has no column %d", r->path, col);
+    if (ci->list_depth || ci->physical == MR_PQ_BYTE_ARRAY)
+        return mr_err(MR_EINVAL, "%s: column '%s' is not a flat fixed-width column", r->path, ci->path);
+    mr_pq_col c;
+    int rc = read_common(r, rg, col, &c, dst, valid);
+    /* valid, when given, was written page by page (every slot). */
+    mr_pq_col_free(&c);
     return rc;
 }
 
@@ -1060,7 +1165,21 @@ int mr_pq_read_all_i64(mr_pq_reader *r, int col, int64_t *dst)
         stop = failed;
         if (stop) continue;
         mr_pq_col c;
-        int rc = mr_pq_read(r, g, col, &c);
+        int rc;
+        if (ci->physical == MR_PQ_INT64 || ci->physical == MR_PQ_INT96) {
+            /* Same width: straight into place, a null is an error. */
+            rc = mr_pq_read_into(r, g, col, dst + r->rg_first_row[g], NULL);
+            if (rc) {
+#pragma omp critical(mr_pq_read_all)
+                if (!failed) {
+                    failed = 1;
+                    code = rc;
+                    snprintf(msg, sizeof msg, "%s", mr_errmsg());
+                }
+            }
+            continue;
+        }
+        rc = mr_pq_read(r, g, col, &c);
         if (!rc && c.valid) {
             for (int64_t i = 0; i < c.n_slots && !rc; i++)
                 if (!c.valid[i])

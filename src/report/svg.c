@@ -51,6 +51,7 @@ static void fmt_num(char *buf, size_t n, double v)
     if (a >= 1e9) snprintf(buf, n, "%.3gG", v / 1e9);
     else if (a >= 1e6) snprintf(buf, n, "%.3gM", v / 1e6);
     else if (a >= 1e4) snprintf(buf, n, "%.3gk", v / 1e3);
+    else if (v == floor(v)) snprintf(buf, n, "%.0f", v);
     else snprintf(buf, n, "%.3g", v);
 }
 

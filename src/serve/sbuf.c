@@ -58,15 +58,58 @@ void mr_sbuf_i64(mr_sbuf *b, int64_t v)
     while (n) b->p[b->n++] = tmp[--n];
 }
 
-void mr_sbuf_f32(mr_sbuf *b, float v)
+/* 7 significant digits without printf (which costs more than the rest of a
+ * response): scale to a 7-digit integer, then place the decimal point. The
+ * result reads back within half a unit of the 7th digit (one unit when the
+ * double scaling rounds the other way at a tie). */
+void mr_sbuf_f32(mr_sbuf *b, float f)
 {
-    if (!isfinite(v)) {
+    if (!isfinite(f)) {
         mr_sbuf_put(b, "null", 4);
         return;
     }
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%.7g", (double)v);
-    mr_sbuf_put(b, tmp, (size_t)n);
+    if (mr_sbuf_reserve(b, 24)) return;
+    char *o = b->p + b->n;
+    double v = f;
+    if (v < 0) *o++ = '-', v = -v;
+    if (v == 0) {
+        *o++ = '0';
+        b->n = (size_t)(o - b->p);
+        return;
+    }
+    int e = (int)floor(log10(v));
+    double m = nearbyint(v * pow(10.0, 6 - e));
+    if (m >= 1e7) m = nearbyint(m / 10), e++;
+    if (m < 1e6) m = nearbyint(v * pow(10.0, 7 - e)), e--;
+    char d[7];
+    long im = (long)m;
+    for (int i = 6; i >= 0; i--) d[i] = (char)('0' + im % 10), im /= 10;
+    int nd = 7;
+    while (nd > 1 && d[nd - 1] == '0') nd--;
+    if (e >= -5 && e < 0) {
+        *o++ = '0', *o++ = '.';
+        for (int i = 0; i < -e - 1; i++) *o++ = '0';
+        for (int i = 0; i < nd; i++) *o++ = d[i];
+    } else if (e >= 0 && e < 7) {
+        for (int i = 0; i <= e; i++) *o++ = i < nd ? d[i] : '0';
+        if (nd > e + 1) {
+            *o++ = '.';
+            for (int i = e + 1; i < nd; i++) *o++ = d[i];
+        }
+    } else {
+        *o++ = d[0];
+        if (nd > 1) {
+            *o++ = '.';
+            for (int i = 1; i < nd; i++) *o++ = d[i];
+        }
+        *o++ = 'e';
+        *o++ = e < 0 ? '-' : '+';
+        int ae = e < 0 ? -e : e;
+        if (ae >= 100) *o++ = (char)('0' + ae / 100);
+        *o++ = (char)('0' + ae / 10 % 10);
+        *o++ = (char)('0' + ae % 10);
+    }
+    b->n = (size_t)(o - b->p);
 }
 
 void mr_sbuf_f64(mr_sbuf *b, double v)

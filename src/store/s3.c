@@ -46,7 +46,8 @@ struct mr_s3 {
     char *endpoint_shown; /* scheme://authority[/base] */
     int virtual_host;
     int max_attempts, base_ms, max_ms, connect_s, stall_s;
-    int64_t threshold, part_size;
+    int64_t threshold, part_size, split;
+    int concurrency;
     CURL *curl;
     unsigned rng;
     int64_t attempts, retries;
@@ -268,6 +269,8 @@ int mr_s3_opts_from_config(const mr_config *cfg, mr_s3_opts *o)
     o->part_size = v;
     if ((rc = parse_int_key(cfg, "S3_CONCURRENCY", 1, 64, &v))) return rc;
     o->concurrency = (int)v;
+    if ((rc = parse_int_key(cfg, "S3_DOWNLOAD_SPLIT", 0, INT64_C(1) << 50, &v))) return rc;
+    o->download_split = v;
     return 0;
 }
 
@@ -383,6 +386,8 @@ int mr_s3_new(const mr_s3_opts *o, mr_s3 **out)
     s->stall_s = o->stall_timeout_s > 0 ? o->stall_timeout_s : 60;
     s->threshold = o->multipart_threshold > 0 ? o->multipart_threshold : 8 << 20;
     s->part_size = o->part_size >= MIN_PART_SIZE ? o->part_size : 8 << 20;
+    s->split = o->download_split;
+    s->concurrency = o->concurrency > 0 ? o->concurrency : 1;
     s->rng = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)s;
     s->curl = curl_easy_init();
     if (!s->curl) {
@@ -524,6 +529,11 @@ typedef struct {
     int sink_fd;          /* 2xx bodies go here at sink_off when >= 0 */
     int64_t sink_off;
     EVP_MD_CTX *sink_md5; /* when set, every byte written to the sink, in order */
+    int64_t sink_limit;   /* > 0: at most this many bytes (a ranged segment) */
+    int ranges_only;      /* a 200 instead of 206 is an error, not a restart */
+    const int *cancel;    /* when *cancel turns nonzero the transfer stops */
+    void (*on_bytes)(void *ud, int64_t n); /* after each write to the sink */
+    void *on_bytes_ud;
     mr_progress *prog;
     const char *what;     /* "GET s3://b/k", for messages */
 } req;
@@ -541,6 +551,8 @@ typedef struct {
     int64_t sink_base; /* sink_off actually used (0 when a 200 ignored our Range) */
     int write_errno;
     int range_mismatch;
+    int no_ranges;     /* ranges_only and the server answered 200 */
+    int cancelled;
     int64_t sent;      /* request body bytes read by curl */
     mr_s3 *s;
     const req *rq;
@@ -603,8 +615,20 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
     size_t n = sz * nm;
     long st = 0;
     curl_easy_getinfo(r->s->curl, CURLINFO_RESPONSE_CODE, &st);
+    if (r->rq->cancel && __atomic_load_n(r->rq->cancel, __ATOMIC_RELAXED)) {
+        r->cancelled = 1;
+        return 0;
+    }
     if (st >= 200 && st < 300 && r->rq->sink_fd >= 0) {
+        if (r->rq->sink_limit > 0 && r->written + (int64_t)n > r->rq->sink_limit) {
+            r->range_mismatch = 1; /* more bytes than the range holds */
+            return 0;
+        }
         if (r->written == 0) {
+            if (st == 200 && r->rq->ranges_only) {
+                r->no_ranges = 1;
+                return 0;
+            }
             if (st == 200 && r->sink_base > 0) {
                 /* The server sent the whole object instead of our range. */
                 r->sink_base = 0;
@@ -638,6 +662,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
         }
         r->written += (int64_t)n;
         if (r->rq->prog) mr_progress_add(r->rq->prog, (int64_t)n);
+        if (r->rq->on_bytes) r->rq->on_bytes(r->rq->on_bytes_ud, (int64_t)n);
         return n;
     }
     if (!(st >= 200 && st < 300) && r->body.n + n > ERR_BODY_CAP) return n; /* keep the head */
@@ -677,6 +702,17 @@ static int on_seek(void *ud, curl_off_t off, int origin)
     if (r->rq->prog) mr_progress_add(r->rq->prog, (int64_t)off - r->sent);
     r->sent = (int64_t)off;
     return CURL_SEEKFUNC_OK;
+}
+
+static int on_xfer(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
+{
+    (void)dlt, (void)dln, (void)ult, (void)uln;
+    resp *r = ud;
+    if (__atomic_load_n(r->rq->cancel, __ATOMIC_RELAXED)) {
+        r->cancelled = 1;
+        return 1;
+    }
+    return 0;
 }
 
 /* Sends one attempt. Returns 0 when an HTTP response arrived (any status),
@@ -743,6 +779,11 @@ static int perform(mr_s3 *s, const req *rq, resp *r)
     curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (*s->ca) curl_easy_setopt(c, CURLOPT_CAINFO, s->ca);
+    if (rq->cancel) {
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_xfer);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+    }
     int64_t blen = rq->body_fd >= 0 ? rq->body_flen : (int64_t)rq->body_len;
     if (!strcmp(rq->method, "HEAD")) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
@@ -794,7 +835,7 @@ static int is_retryable_curl(CURLcode c)
 static int classify(const resp *r)
 {
     if (r->curl_rc != CURLE_OK) {
-        if (r->write_errno || r->range_mismatch) return OUT_FAIL;
+        if (r->write_errno || r->range_mismatch || r->no_ranges || r->cancelled) return OUT_FAIL;
         return is_retryable_curl(r->curl_rc) ? OUT_RETRY : OUT_FAIL;
     }
     long st = r->status;
@@ -1323,6 +1364,276 @@ static int fsync_dir_of(const char *path)
     return 0;
 }
 
+/* ---- parallel ranges for big objects ----------------------------------- */
+
+enum { SEG_OK = 0, SEG_FALLBACK = 1, SEG_CHANGED = 2 };
+#define SEG_CHECKPOINT (64 << 20) /* bytes between two saves of the range state */
+#define SEG_MAX 64
+
+typedef struct {
+    int64_t a, b;   /* [a, b) */
+    int64_t done;   /* bytes from a that are on disk */
+    int64_t done0;  /* at the start of this run */
+} segment;
+
+typedef struct seg_shared seg_shared;
+typedef struct {
+    seg_shared *sh;
+    segment *seg;
+} seg_ctx;
+
+struct seg_shared {
+    mr_s3 *parent;
+    const char *key, *what, *state_path;
+    const mr_s3_object *obj;
+    int fd, nseg;
+    segment *segs;
+    mr_progress *prog;
+    int cancel;
+    int fallback, changed, failed;
+    int err_code;
+    char *err;
+    pthread_mutex_t mu;
+    int64_t unsaved;
+    int64_t fetched, retries;
+};
+
+/* State sidecar: "ETAG\nSIZE\n" then "seg A B DONE\n" per range. */
+static int seg_save(seg_shared *sh)
+{
+    buf b = {0};
+    buf_fmt(&b, "%s\n%lld\n", sh->obj->etag, (long long)sh->obj->size);
+    for (int i = 0; i < sh->nseg; i++)
+        buf_fmt(&b, "seg %lld %lld %lld\n", (long long)sh->segs[i].a, (long long)sh->segs[i].b,
+                (long long)__atomic_load_n(&sh->segs[i].done, __ATOMIC_RELAXED));
+    if (b.oom) {
+        buf_free(&b);
+        return MR_ENOMEM;
+    }
+    /* the bytes first, then the claim that they are there */
+    fdatasync(sh->fd);
+    int rc = mr_write_file_atomic(sh->state_path, b.s, b.n);
+    buf_free(&b);
+    return rc;
+}
+
+static void seg_on_bytes(void *ud, int64_t n)
+{
+    seg_ctx *c = ud;
+    __atomic_add_fetch(&c->seg->done, n, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&c->sh->mu);
+    c->sh->fetched += n;
+    c->sh->unsaved += n;
+    if (c->sh->unsaved >= SEG_CHECKPOINT) {
+        c->sh->unsaved = 0;
+        seg_save(c->sh);
+    }
+    pthread_mutex_unlock(&c->sh->mu);
+}
+
+static int s3_clone(const mr_s3 *s, mr_s3 **out)
+{
+    mr_s3_opts o = {.endpoint = s->endpoint_shown, .region = s->region, .bucket = s->bucket,
+                    .access_key = s->ak, .secret_key = s->sk, .session_token = s->token,
+                    .addressing = s->virtual_host ? MR_S3_ADDR_VIRTUAL : MR_S3_ADDR_PATH,
+                    .max_attempts = s->max_attempts, .retry_base_ms = s->base_ms,
+                    .retry_max_ms = s->max_ms, .connect_timeout_s = s->connect_s,
+                    .stall_timeout_s = s->stall_s, .multipart_threshold = s->threshold,
+                    .part_size = s->part_size, .concurrency = s->concurrency,
+                    .download_split = s->split, .ca_bundle = s->ca};
+    return mr_s3_new(&o, out);
+}
+
+static void seg_fail(seg_shared *sh, int code, const char *msg)
+{
+    pthread_mutex_lock(&sh->mu);
+    if (!sh->failed) {
+        sh->failed = 1;
+        sh->err_code = code;
+        sh->err = mr_strdup(msg);
+    }
+    pthread_mutex_unlock(&sh->mu);
+    __atomic_store_n(&sh->cancel, 1, __ATOMIC_RELAXED);
+}
+
+static void *seg_worker(void *arg)
+{
+    seg_ctx *c = arg;
+    seg_shared *sh = c->sh;
+    segment *g = c->seg;
+    mr_s3 *s = NULL;
+    int rc = s3_clone(sh->parent, &s);
+    if (rc) {
+        seg_fail(sh, rc, mr_errmsg());
+        return NULL;
+    }
+    char range[96], ifmatch[140], what[1200];
+    snprintf(ifmatch, sizeof ifmatch, "\"%s\"", sh->obj->etag);
+    for (int attempt = 1; g->done < g->b - g->a && !__atomic_load_n(&sh->cancel, __ATOMIC_RELAXED); attempt++) {
+        int64_t from = g->a + g->done;
+        snprintf(range, sizeof range, "bytes=%lld-%lld", (long long)from, (long long)(g->b - 1));
+        snprintf(what, sizeof what, "%s (%s)", sh->what, range);
+        mr_sigv4_header h[2] = {{"If-Match", ifmatch}, {"Range", range}};
+        req rq = {.method = "GET", .key = sh->key, .hdr = h, .nh = 2, .body_fd = -1, .sink_fd = sh->fd,
+                  .sink_off = from, .sink_limit = g->b - from, .ranges_only = 1, .cancel = &sh->cancel,
+                  .on_bytes = seg_on_bytes, .on_bytes_ud = c, .prog = sh->prog, .what = what};
+        resp r;
+        memset(&r, 0, sizeof r);
+        if ((rc = perform(s, &rq, &r))) {
+            seg_fail(sh, rc, mr_errmsg());
+            break;
+        }
+        if (r.cancelled) {
+            buf_free(&r.body);
+            break;
+        }
+        if (r.no_ranges) {
+            __atomic_store_n(&sh->fallback, 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&sh->cancel, 1, __ATOMIC_RELAXED);
+            buf_free(&r.body);
+            break;
+        }
+        int outcome = classify(&r);
+        if (r.status == 412 || (outcome == OUT_OK && r.etag[0] && strcmp(r.etag, sh->obj->etag) != 0)) {
+            __atomic_store_n(&sh->changed, 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&sh->cancel, 1, __ATOMIC_RELAXED);
+            buf_free(&r.body);
+            break;
+        }
+        if (outcome == OUT_OK && g->done < g->b - g->a) {
+            r.curl_rc = CURLE_PARTIAL_FILE;
+            snprintf(r.curl_err, sizeof r.curl_err, "body ended at byte %lld of %lld",
+                     (long long)(g->a + g->done), (long long)g->b);
+            outcome = OUT_RETRY;
+        }
+        if (outcome == OUT_OK) {
+            buf_free(&r.body);
+            break;
+        }
+        if (outcome == OUT_FAIL || attempt >= s->max_attempts) {
+            rc = fail_message(s, &rq, &r, attempt);
+            seg_fail(sh, rc, mr_errmsg());
+            buf_free(&r.body);
+            break;
+        }
+        backoff(s, &rq, &r, attempt);
+        buf_free(&r.body);
+    }
+    pthread_mutex_lock(&sh->mu);
+    sh->retries += s->retries;
+    pthread_mutex_unlock(&sh->mu);
+    mr_s3_free(s);
+    return NULL;
+}
+
+/* Reads a range state sidecar; returns the number of ranges or 0. A plain
+ * "ETAG\nSIZE\n" sidecar of a sequential .part of `have` bytes becomes
+ * ranges whose done counts cover that prefix. */
+static int seg_load(const char *state, const mr_s3_object *obj, int64_t have, int nseg_new, segment *segs)
+{
+    char *text = NULL;
+    size_t n = 0;
+    if (!mr_file_exists(state) || mr_read_file(state, &text, &n) != 0) return 0;
+    char head[256];
+    snprintf(head, sizeof head, "%s\n%lld\n", obj->etag, (long long)obj->size);
+    int count = 0;
+    if (strncmp(text, head, strlen(head)) == 0) {
+        const char *p = text + strlen(head);
+        long long a, b, d;
+        int used;
+        int64_t expect = 0;
+        while (count < SEG_MAX && sscanf(p, "seg %lld %lld %lld\n%n", &a, &b, &d, &used) == 3) {
+            if (a != expect || b <= a || d < 0 || d > b - a || b > obj->size) {
+                count = 0;
+                break;
+            }
+            segs[count++] = (segment){a, b, d, d};
+            expect = b;
+            p += used;
+        }
+        /* ranges are written into a .part preallocated to the full size: any
+         * other size means the .part is not the one the state describes */
+        if (count && (expect != obj->size || have != obj->size)) count = 0;
+        if (count == 0 && p == text + strlen(head) && *p == 0 && have >= 0 && have <= obj->size) {
+            /* a sequential .part: split it and credit the prefix */
+            int64_t len = (obj->size + nseg_new - 1) / nseg_new;
+            for (int i = 0; i < nseg_new; i++) {
+                int64_t sa = (int64_t)i * len, sb = sa + len < obj->size ? sa + len : obj->size;
+                int64_t d2 = have <= sa ? 0 : have >= sb ? sb - sa : have - sa;
+                segs[count++] = (segment){sa, sb, d2, d2};
+            }
+        }
+    }
+    free(text);
+    return count;
+}
+
+static int download_segmented(mr_s3 *s, const char *key, int fd, const char *part, const char *state,
+                              const mr_s3_object *obj, int nseg, mr_progress *p,
+                              mr_s3_download_info *info, const char *what)
+{
+    segment segs[SEG_MAX];
+    int64_t have = mr_file_exists(part) ? mr_file_size(part) : -1;
+    int n = seg_load(state, obj, have, nseg, segs);
+    if (n == 0) {
+        if (ftruncate(fd, 0) != 0) return mr_err(MR_EIO, "cannot truncate %s: %s", part, strerror(errno));
+        int64_t len = (obj->size + nseg - 1) / nseg;
+        for (int i = 0; i < nseg; i++) {
+            int64_t a = (int64_t)i * len, b = a + len < obj->size ? a + len : obj->size;
+            segs[n++] = (segment){a, b, 0, 0};
+        }
+    }
+    /* Reserve the space now: no ENOSPC in the middle, and the final size is right. */
+    if (posix_fallocate(fd, 0, obj->size) != 0 && ftruncate(fd, obj->size) != 0)
+        return mr_err(MR_EIO, "cannot size %s to %lld bytes: %s", part, (long long)obj->size, strerror(errno));
+    int64_t resumed = 0;
+    for (int i = 0; i < n; i++) resumed += segs[i].done;
+    info->resumed_from = resumed;
+    if (p && resumed) mr_progress_add(p, resumed);
+    seg_shared sh = {.parent = s, .key = key, .what = what, .state_path = state, .obj = obj,
+                     .fd = fd, .nseg = n, .segs = segs, .prog = p};
+    pthread_mutex_init(&sh.mu, NULL);
+    int rc = seg_save(&sh);
+    MR_LOG(resumed ? MR_LOG_INFO : MR_LOG_DEBUG, resumed ? "resuming download" : "parallel ranges",
+           MR_S("key", key), MR_I("from_byte", resumed), MR_I("bytes", obj->size), MR_I("ranges", n));
+    seg_ctx ctx[SEG_MAX];
+    pthread_t th[SEG_MAX];
+    int started[SEG_MAX] = {0};
+    for (int i = 0; i < n && !rc; i++) {
+        ctx[i] = (seg_ctx){&sh, &segs[i]};
+        if (segs[i].done == segs[i].b - segs[i].a) continue;
+        if (pthread_create(&th[i], NULL, seg_worker, &ctx[i]) == 0) started[i] = 1;
+        else seg_worker(&ctx[i]);
+    }
+    for (int i = 0; i < n; i++)
+        if (started[i]) pthread_join(th[i], NULL);
+    if (!rc) rc = seg_save(&sh); /* what is done stays done for the next run */
+    info->bytes += sh.fetched;
+    s->retries += sh.retries;
+    if (!rc && sh.failed) {
+        mr_err_set_msg(sh.err ? sh.err : "download failed");
+        rc = sh.err_code ? sh.err_code : MR_ENET;
+    } else if (!rc && sh.changed) rc = SEG_CHANGED;
+    else if (!rc && sh.fallback) rc = SEG_FALLBACK;
+    else if (!rc)
+        for (int i = 0; i < n; i++)
+            if (segs[i].done != segs[i].b - segs[i].a)
+                rc = mr_err(MR_ENET, "%s: range %lld-%lld is incomplete", what, (long long)segs[i].a,
+                            (long long)segs[i].b - 1);
+    free(sh.err);
+    pthread_mutex_destroy(&sh.mu);
+    return rc;
+}
+
+static int segments_for(const mr_s3 *s, int64_t size)
+{
+    if (s->split <= 0 || size < s->split || s->concurrency < 2) return 1;
+    int64_t n = size / (s->split / 2 > 0 ? s->split / 2 : 1); /* ranges of at least split/2 bytes */
+    if (n > s->concurrency) n = s->concurrency;
+    if (n > SEG_MAX) n = SEG_MAX;
+    return n < 2 ? 1 : (int)n;
+}
+
 int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_object *head_done,
                    mr_progress *p, mr_s3_download_info *info)
 {
@@ -1366,6 +1677,38 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
             rc = sidecar_write(side, obj->etag, obj->size);
             goto out;
         }
+    }
+
+    /* Big objects: parallel ranges. */
+    int nseg;
+    while ((nseg = segments_for(s, obj->size)) > 1) {
+        fd = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            rc = mr_err(MR_EIO, "cannot create %s: %s", part, strerror(errno));
+            goto out;
+        }
+        int64_t before = info->bytes;
+        rc = download_segmented(s, key, fd, part, pside, obj, nseg, p, info, what);
+        if (rc == SEG_OK) goto complete;
+        close(fd);
+        fd = -1;
+        if (rc < 0) goto out;
+        if (p) mr_progress_add(p, -(info->resumed_from + info->bytes - before));
+        info->resumed_from = 0;
+        unlink(part);
+        unlink(pside);
+        if (rc == SEG_FALLBACK) {
+            MR_LOG(MR_LOG_WARN, "the server ignores Range requests; downloading as one stream", MR_S("key", key));
+            rc = 0;
+            break;
+        }
+        /* SEG_CHANGED: the object was replaced; start over with the new one */
+        if (++info->restarts > 2) {
+            rc = mr_err(MR_ENET, "%s: the object keeps changing during the download", what);
+            goto out;
+        }
+        MR_LOG(MR_LOG_WARN, "object changed, restarting the download", MR_S("key", key));
+        if ((rc = mr_s3_head(s, key, obj))) goto out;
     }
 
     /* Resume a .part of the same ETag, else start over. */
@@ -1462,6 +1805,7 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
         buf_free(&r.body);
     }
 
+complete:;
     /* Complete: check, sync, rename. */
     struct stat st;
     if (fstat(fd, &st) != 0 || st.st_size != obj->size) {
@@ -1475,12 +1819,16 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
     }
     close(fd);
     fd = -1;
-    if (md5) {
-        uint8_t d[16];
-        unsigned int dn = 16;
+    if (etag_is_md5(obj->etag)) {
         char hex[33];
-        EVP_DigestFinal_ex(md5, d, &dn);
-        mr_hex(d, 16, hex);
+        if (md5) { /* hashed on the way in */
+            uint8_t d[16];
+            unsigned int dn = 16;
+            EVP_DigestFinal_ex(md5, d, &dn);
+            mr_hex(d, 16, hex);
+        } else if ((rc = mr_file_md5_hex(part, 0, -1, hex))) { /* ranges arrive out of order */
+            goto out;
+        }
         if (strcasecmp(hex, obj->etag) != 0) {
             unlink(part);
             unlink(pside);

@@ -42,6 +42,8 @@ typedef struct {
     int connect_timeout_s, stall_timeout_s;
     int64_t multipart_threshold, part_size;
     int concurrency;
+    int64_t download_split;     /* objects of at least this many bytes are fetched as
+                                 * `concurrency` parallel ranges; 0 = never */
     const char *ca_bundle;      /* NULL/"" = system store */
 } mr_s3_opts;
 
@@ -112,6 +114,11 @@ typedef struct {
  *    ETag they belong to); an existing .part of the same ETag is resumed
  *    with Range and If-Match, so an object that changed restarts from 0;
  *  - a retry after a reset continues from the bytes already written;
+ *  - objects of at least download_split bytes are fetched as parallel byte
+ *    ranges (one connection each, like boto3's download_file); then the
+ *    sidecar also records how far each range got, so a resumed download
+ *    continues every range where it stopped (to the last 64 MiB checkpoint
+ *    after a kill -9); a server that ignores Range falls back to one stream;
  *  - complete: size checked, MD5 checked against a single-part ETag, fsync,
  *    rename onto path. path is never partial.
  * p (may be NULL) gets the bytes as they arrive; info may be NULL. If

@@ -65,6 +65,13 @@ expect 1 "user 101: item 3 appears twice in the recommendation list (ranks 1 and
 [ -e "$W/results/models_comparison.parquet" ] && { echo "FAIL: models_comparison.parquet written after an error"; fail=1; }
 ls "$W/results" | grep -q tmp && { echo "FAIL: temporary files left: $(ls "$W/results")"; fail=1; }
 
-$SQL "$(recs personal_als.parquet '(0,2,1),(0,3,2),(1,3,1)')" >/dev/null
-$M evaluate --k 1,2 >/dev/null || { echo "FAIL: a valid als file is rejected"; fail=1; }
+# item 1 is in the train history of user 0: counted and warned about, not an error
+$SQL "$(recs personal_als.parquet '(0,1,1),(0,3,2),(1,3,1)')" >/dev/null
+out=$($MUSREC_BIN --workdir "$W" evaluate --k 1,2 2>&1 >/dev/null) || { echo "FAIL: a valid als file is rejected: $out"; fail=1; }
+grep -q "train history.*model=als items=1" <<<"$out" || { echo "FAIL: no warning for a train item: $out"; fail=1; }
+grep -q '"train_items_recommended": 1,' "$W/results/evaluation_als.json" ||
+  { echo "FAIL: train_items_recommended is not 1"; fail=1; }
+# user 0: L = [1, 3], R = {3}: precision@2 = 1/2, mrr@2 = 1/2; user 1: L = [3], R = {0}: 0
+grep -q '"k": 2, "precision": 0.25, "recall": 0.5, "map": 0.25, "ndcg": 0.31546487678572877, "hit_rate": 0.5, "mrr": 0.25' \
+  "$W/results/evaluation_als.json" || { echo "FAIL: als metrics at K=2: $(grep '"k": 2' "$W/results/evaluation_als.json")"; fail=1; }
 exit $fail

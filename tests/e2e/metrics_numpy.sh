@@ -117,6 +117,12 @@ $M --threads 2 evaluate --k 1,5,10,50,100 > "$TEST_TMP/table.txt"
 $SQL "COPY (SELECT * FROM '$W/results/models_comparison.parquet') TO '$TEST_TMP/comparison.csv'" \
      "DESCRIBE SELECT * FROM '$W/results/models_comparison.parquet'" > "$TEST_TMP/comparison_schema.jsonl"
 cat "$TEST_TMP/table.txt"
+# a seeded sample: N users, the same users (so the same figures) for the same seed
+for seed in 7 7 8; do
+  $M --seed $seed evaluate --k 10 --sample-users 1000 >/dev/null
+  cp "$W/results/evaluation_als.json" "$TEST_TMP/sample_$seed.json"
+done
+$M --threads 2 evaluate --k 1,5,10,50,100 >/dev/null  # the full evaluation back for the checks below
 
 # ---- 4. the numpy reference, compared ----
 $PY - "$TEST_TMP" "$W" <<'EOF'
@@ -253,6 +259,12 @@ if js["users_without_recommendations"] != als_missing:
     fails.append(f"als users_without_recommendations {js['users_without_recommendations']}, expected {als_missing}")
 if json.load(open(f"{tmp}/als_1thread.json"))["metrics"] != js["metrics"]:
     fails.append("evaluation_als.json metrics differ between 1 and 2 threads")
+
+s7, s7b, s8 = (json.load(open(f"{tmp}/sample_{x}.json")) for x in ("7", "7", "8"))
+if s7["users"] != 1000 or s7["sample_users"] != 1000 or s7["warm_test_users"] != len(warm):
+    fails.append(f"sample: users {s7['users']}, sample_users {s7['sample_users']}, warm {s7['warm_test_users']}")
+if s7["metrics"] != s7b["metrics"] or s7["metrics"] == s8["metrics"]:
+    fails.append("sample: the same seed must give the same users, another seed other users")
 
 # models_comparison.parquet, read by DuckDB
 schema = {r["column_name"]: r["column_type"] for r in map(json.loads, open(f"{tmp}/comparison_schema.jsonl"))}

@@ -17,9 +17,12 @@ the fault instead of the answer:
   skew      403 RequestTimeTooSkewed, with a Date one hour ahead
   bucket    404 NoSuchBucket                none   no fault
   corrupt   GET: the body with its first byte flipped (ETag unchanged)
+  norange   GET: Range is ignored (200 with the whole object)
   changed   GET: half the body, a reset, and the object is replaced (so the
             resumed GET with If-Match gets 412 Precondition Failed)
 Every request is logged to LOGFILE as "METHOD PATH?QUERY STATUS range=R".
+POST /__scenario?fault=F&count=N&methods=M switches to a new scenario and
+restores the objects, so one server serves a whole test.
 """
 import hashlib
 import random
@@ -46,10 +49,21 @@ METHODS = set(opts["--methods"].split(","))
 lock = threading.Lock()
 objects = {}
 uploads = {}
-for spec in opts["--objects"].split(","):
-    if spec:
-        k, n = spec.rsplit(":", 1)
-        objects[k] = random.Random(k).randbytes(int(n))
+
+
+def reset_state(fault, count, methods):
+    """A fresh scenario: the fault, and the objects as at the start."""
+    global FAULT, remaining, METHODS
+    FAULT, remaining, METHODS = fault, int(count), set(methods.split(","))
+    objects.clear()
+    uploads.clear()
+    for spec in opts["--objects"].split(","):
+        if spec:
+            k, n = spec.rsplit(":", 1)
+            objects[k] = random.Random(k).randbytes(int(n))
+
+
+reset_state(FAULT, remaining, opts["--methods"])
 
 
 def etag(b):
@@ -160,7 +174,7 @@ class H(BaseHTTPRequestHandler):
                 self.error(412, "PreconditionFailed", "At least one of the preconditions you specified did not hold.")
                 return 412
             start = 0
-            if rng.startswith("bytes=") and self.command == "GET":
+            if rng.startswith("bytes=") and self.command == "GET" and fault != "norange":
                 a, _, b = rng[6:].partition("-")
                 start = int(a)
                 end = int(b) if b else len(data) - 1
@@ -234,6 +248,15 @@ class H(BaseHTTPRequestHandler):
         return 400
 
     def run(self):
+        if self.path.startswith("/__scenario?"):
+            # test control: POST /__scenario?fault=F&count=N&methods=M
+            q = dict(parse_qsl(urlsplit(self.path).query))
+            with lock:
+                reset_state(q["fault"], q["count"], q.get("methods", "GET,HEAD,PUT,POST,DELETE"))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         st = self.handle_one()
         log(f"{self.command} {self.path} {st} range={self.headers.get('Range', '-')}")
 

@@ -22,26 +22,30 @@ n=0
 fail() { echo "FAIL ($CASE): $*"; [ -f "$LOG" ] && tail -8 "$LOG"; exit 1; }
 stop() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null; SPID=; }
 trap stop EXIT
-server() { # CASE FAULT COUNT METHODS
-  stop
+server() { # CASE FAULT COUNT METHODS: a new scenario on the one fault server
   CASE=$1
   n=$((n + 1))
   LOG=$T/server-$n.log
-  : >"$LOG"
   export MUSREC_WORKDIR=$T/ws-$n
-  "$PY" "$HERE/s3_fault_server.py" "$LOG" --fault "$2" --count "$3" --methods "${4:-GET,HEAD,PUT,POST,DELETE}" >"$T/ready-$n" 2>"$T/server-$n.err" &
-  SPID=$!
-  for _ in $(seq 100); do grep -q '^ready' "$T/ready-$n" && break; sleep 0.05; done
-  PORT=$(cut -d' ' -f2 "$T/ready-$n")
-  [ -n "$PORT" ] || fail "fault server did not start: $(cat "$T/server-$n.err")"
-  export S3_ENDPOINT_URL=http://127.0.0.1:$PORT
+  if [ -z "$SPID" ]; then
+    "$PY" "$HERE/s3_fault_server.py" "$T/server.log" >"$T/ready" 2>"$T/server.err" &
+    SPID=$!
+    for _ in $(seq 200); do grep -q '^ready' "$T/ready" && break; sleep 0.05; done
+    PORT=$(cut -d' ' -f2 "$T/ready")
+    [ -n "$PORT" ] || fail "fault server did not start: $(cat "$T/server.err")"
+    export S3_ENDPOINT_URL=http://127.0.0.1:$PORT
+  fi
+  curl -sf -X POST "http://127.0.0.1:$PORT/__scenario?fault=$2&count=$3&methods=${4:-GET,HEAD,PUT,POST,DELETE}" ||
+    fail "cannot set the scenario"
+  : >"$T/server.log"
+  ln -sf "$T/server.log" "$LOG"
 }
 # sha256 of the bytes the server makes for each key (and of the replaced tracks object)
 "$PY" -c "import random, hashlib
 for k, n in [('tracks', 300000), ('catalog_names', 200001), ('interactions', 2000000)]:
     key = 'data/raw/%s.parquet' % k
     print(k, hashlib.sha256(random.Random(key).randbytes(n)).hexdigest())
-    if k == 'tracks': print('tracks-v2', hashlib.sha256(random.Random(key + 'v2').randbytes(n + 17)).hexdigest())
+    print(k + '-v2', hashlib.sha256(random.Random(key + 'v2').randbytes(n + 17)).hexdigest())
 " >"$T/expected.sha"
 expected_sha() { grep "^$1 " "$T/expected.sha" | cut -d' ' -f2; }
 check_files() {
@@ -90,6 +94,15 @@ server "permanent reset" reset -1 GET
 grep -q 'failed after 4 attempts: connection reset or closed early' "$T/err" || fail "no clear final error: $(tail -2 "$T/err")"
 ls "$MUSREC_WORKDIR/data/raw/"*.parquet 2>/dev/null && fail "a file exists at a final path"
 [ -s "$MUSREC_WORKDIR/data/raw/interactions.parquet.part" ] || fail "no .part kept for a later resume"
+# that one-stream .part is picked up by a download in parallel ranges
+have=$(stat -c %s "$MUSREC_WORKDIR/data/raw/interactions.parquet.part")
+ws=$MUSREC_WORKDIR
+server "one-stream .part resumed as ranges" none 0
+export MUSREC_WORKDIR=$ws
+S3_DOWNLOAD_SPLIT=1000000 "$M" download --concurrency 4 2>"$T/err" || fail "download failed: $(tail -2 "$T/err")"
+grep -q "resuming download key=data/raw/interactions.parquet from_byte=$have bytes=2000000 ranges=4" "$T/err" ||
+  fail "the .part of $have bytes was not resumed as ranges: $(grep interactions "$T/err")"
+check_files
 
 # 6. the object changes between HEAD and GET: If-Match fails, download restarts and gets the new bytes
 server "object changed" changed 1 GET
@@ -109,6 +122,47 @@ grep -q "GET s3://faulty/data/raw/tracks.parquet: the downloaded bytes have MD5 
   fail "corrupt bytes were kept"
 "$M" download 2>"$T/err" || fail "the download after a corrupt one failed: $(tail -2 "$T/err")"
 check_files
+
+# 6c. big objects as parallel ranges (S3_DOWNLOAD_SPLIT): interactions.parquet
+# (2,000,000 bytes) in 4 ranges of 500,000, through resets
+server "ranges with resets" reset 3 GET
+S3_DOWNLOAD_SPLIT=1000000 "$M" download --concurrency 4 2>"$T/err" || fail "download failed: $(tail -2 "$T/err")"
+check_files
+for a in 0 500000 1000000 1500000; do
+  grep -Eq "GET /faulty/data/raw/interactions.parquet (206|reset) range=bytes=$a-$((a + 499999))" "$LOG" ||
+    fail "no range request starting at $a"
+done
+[ "$(count ' reset ')" = 3 ] || fail "expected 3 resets"
+# permanent failure with ranges: the state of every range is kept, and resumed later
+server "ranges, permanent reset" reset -1 GET
+S3_DOWNLOAD_SPLIT=1000000 "$M" download --concurrency 4 2>"$T/err" && fail "download succeeded against a resetting server"
+[ ! -e "$MUSREC_WORKDIR/data/raw/interactions.parquet" ] || fail "a file exists at the final path"
+grep -c '^seg ' "$MUSREC_WORKDIR/data/raw/.interactions.parquet.part.etag" | grep -qx 4 || fail "no range state kept"
+done_before=$(awk '/^seg /{s += $4} END {print s + 0}' "$MUSREC_WORKDIR/data/raw/.interactions.parquet.part.etag")
+[ "$done_before" -gt 0 ] || fail "no bytes recorded in the range state"
+ws=$MUSREC_WORKDIR
+server "ranges, resumed" none 0
+export MUSREC_WORKDIR=$ws
+S3_DOWNLOAD_SPLIT=1000000 "$M" download --concurrency 4 2>"$T/err" || fail "resumed ranged download failed: $(tail -2 "$T/err")"
+grep -q "resuming download key=data/raw/interactions.parquet from_byte=$done_before bytes=2000000 ranges=4" "$T/err" ||
+  fail "ranges not resumed from $done_before: $(grep interactions "$T/err")"
+check_files
+[ ! -e "$MUSREC_WORKDIR/data/raw/.interactions.parquet.part.etag" ] || fail "range state left after completion"
+# a server that ignores Range: one stream instead
+server "no Range support" norange -1 GET
+S3_DOWNLOAD_SPLIT=1000000 "$M" download --concurrency 4 2>"$T/err" || fail "download failed: $(tail -2 "$T/err")"
+grep -q 'the server ignores Range requests; downloading as one stream' "$T/err" || fail "no fallback: $(cat "$T/err")"
+check_files
+# the object changes under the ranges: restart, new bytes
+server "ranges, object changed" changed 1 GET
+mkdir -p "$MUSREC_WORKDIR/data/raw"
+S3_DOWNLOAD_SPLIT=100000 "$M" download --concurrency 4 2>"$T/err" || fail "download failed: $(tail -2 "$T/err")"
+grep -q 'object changed, restarting the download' "$T/err" || fail "no restart after a change: $(cat "$T/err")"
+# whichever file's range got the fault was replaced
+f=$(grep ' reset ' "$LOG" | sed -E 's|.*/data/raw/([a-z_]*)\.parquet.*|\1|')
+[ -n "$f" ] && [ "$(count ' 412 ')" -ge 1 ] || fail "no replaced object / no 412"
+[ "$(sha256sum "$MUSREC_WORKDIR/data/raw/$f.parquet" | cut -d' ' -f1)" = "$(expected_sha $f-v2)" ] ||
+  fail "$f.parquet is not the replaced object"
 
 # 7. uploads: a multipart upload through faulty parts, then a part that keeps failing is aborted
 server "upload with faults" 500 3 PUT,POST
