@@ -1,7 +1,8 @@
 #!/bin/bash
 # Download throughput from a local S3 server (npm s3rver on 127.0.0.1):
-# `musrec download` (three files, 16 + 16 + 224 MiB, in parallel, with MD5
-# verification against the ETag) beside two peers fetching the same three
+# `musrec download` (three files, 16 + 16 + 224 MiB, in parallel, the big one
+# as 4 parallel ranges, MD5 verified against the ETag; and again with one
+# stream, one file at a time) beside two peers fetching the same three
 # objects one after the other: curl's own SigV4 (`curl --aws-sigv4`) and
 # botocore (get_object streamed to a file). Loopback only, so this measures
 # client overhead plus s3rver's own speed (node, which is likely the limit);
@@ -34,10 +35,12 @@ for n in ['tracks', 'catalog_names', 'interactions']:
 BYTES=$(( (16 + 16 + 224) << 20 ))
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 t() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; e=$(date +%s.%N); echo "$e - $s" | bc; }
-ours=() curls=() botos=()
+ours=() seqs=() curls=() botos=()
 for i in 1 2 3; do
   rm -rf "$T/ws"
   ours+=("$(t "$M" --workdir "$T/ws" --quiet download)")
+  rm -rf "$T/ws1"
+  seqs+=("$(t env S3_CONCURRENCY=1 S3_DOWNLOAD_SPLIT=0 "$M" --workdir "$T/ws1" --quiet download)")
   curls+=("$(t bash -c "for n in tracks catalog_names interactions; do curl -sf --aws-sigv4 aws:amz:us-east-1:s3 --user AKBENCH:SKBENCH -H x-amz-content-sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 -o $T/c_\$n \$S3_ENDPOINT_URL/bench/raw/\$n.parquet || exit 1; done")")
   botos+=("$(t $PY -c "
 import botocore.session, os, shutil
@@ -49,10 +52,11 @@ for n in ['tracks', 'catalog_names', 'interactions']:
 ")")
 done
 for f in "$T/ws/data/raw/interactions.parquet" "$T/c_interactions" "$T/b_interactions"; do cmp -s "$f" "$T/orig/interactions.parquet" || { echo "$f differs from the original"; exit 1; }; done
-mo=$(printf '%s\n' "${ours[@]}" | median); mc=$(printf '%s\n' "${curls[@]}" | median); mb=$(printf '%s\n' "${botos[@]}" | median)
+mo=$(printf '%s\n' "${ours[@]}" | median); ms=$(printf '%s\n' "${seqs[@]}" | median); mc=$(printf '%s\n' "${curls[@]}" | median); mb=$(printf '%s\n' "${botos[@]}" | median)
 rate() { echo "scale=1; $BYTES / 1048576 / $1" | bc; }
 echo "s3 download, 256 MiB in 3 objects from s3rver on loopback (median of 3):"
-printf '  %-34s %6.2f s  %6s MiB/s\n' "musrec download (parallel, MD5)" "$mo" "$(rate "$mo")"
-printf '  %-34s %6.2f s  %6s MiB/s  (musrec %.2fx)\n' "curl --aws-sigv4 (sequential)" "$mc" "$(rate "$mc")" "$(echo "$mc / $mo" | bc -l)"
-printf '  %-34s %6.2f s  %6s MiB/s  (musrec %.2fx)\n' "botocore get_object (sequential)" "$mb" "$(rate "$mb")" "$(echo "$mb / $mo" | bc -l)"
+printf '  %-38s %6.2f s  %6s MiB/s\n' "musrec download (parallel, MD5)" "$mo" "$(rate "$mo")"
+printf '  %-38s %6.2f s  %6s MiB/s\n' "musrec, one file at a time, 1 stream" "$ms" "$(rate "$ms")"
+printf '  %-38s %6.2f s  %6s MiB/s  (musrec %.2fx)\n' "curl --aws-sigv4 (sequential)" "$mc" "$(rate "$mc")" "$(echo "$mc / $mo" | bc -l)"
+printf '  %-38s %6.2f s  %6s MiB/s  (musrec %.2fx)\n' "botocore get_object (sequential)" "$mb" "$(rate "$mb")" "$(echo "$mb / $mo" | bc -l)"
 echo "  (a shared machine: noisy; s3rver itself is probably the bottleneck)"

@@ -188,15 +188,18 @@ done
 ours_rps=$(awk '{print $1}' "$B/ours" | median); ours_p99=$(awk '{print $2}' "$B/ours" | median)
 ng_rps=$(awk '{print $1}' "$B/theirs" | median); ng_p99=$(awk '{print $2}' "$B/theirs" | median)
 ours_cpu=$(awk '{print $3}' "$B/ours" | median); ng_cpu=$(awk '{print $3}' "$B/theirs" | median)
-# top up to at least 1M requests since the warm-up, then RSS again
+# RSS: after the warm-up, after the runs above (at least 1M requests), and
+# after one more million: the last step shows whether anything leaks
 N1=$(total_requests)
 while [ $((N1 - N0)) -lt 1000000 ]; do run_wrk 10 "$PORT" "$pid" >/dev/null; N1=$(total_requests); done
 RSS1=$(rss)
+N2=$N1
+while [ $((N2 - N1)) -lt 1000000 ]; do run_wrk 10 "$PORT" "$pid" >/dev/null; N2=$(total_requests); done
+RSS2=$(rss)
 printf '\n%-34s %12s %10s %14s\n' "GET /recommendations?k=10" "req/s" "p99 ms" "CPU us/req"
 printf '%-34s %12.0f %10.2f %14.1f\n' "musrec serve ($THREADS threads)" "$ours_rps" "$ours_p99" "$ours_cpu"
 printf '%-34s %12.0f %10.2f %14.1f\n' "nginx static file ($THREADS workers)" "$ng_rps" "$ng_p99" "$ng_cpu"
 printf '%-34s %11.0f%%\n' "musrec / nginx" "$(echo "$ours_rps $ng_rps" | awk '{print 100 * $1 / $2}')"
-printf 'RSS of musrec serve: %.1f MB after warm-up, %.1f MB after %d more requests (%+.1f MB)\n' \
-  "$(echo "$RSS0" | awk '{print $1/1048576}')" "$(echo "$RSS1" | awk '{print $1/1048576}')" $((N1 - N0)) \
-  "$(echo "$RSS0 $RSS1" | awk '{print ($2-$1)/1048576}')"
+mb() { echo "$1" | awk '{printf "%.1f", $1 / 1048576}'; }
+echo "RSS of musrec serve: $(mb "$RSS0") MB after warm-up, $(mb "$RSS1") MB after $((N1 - N0)) requests, $(mb "$RSS2") MB after $((N2 - N1)) more ($(echo "$RSS1 $RSS2" | awk '{printf "%+.2f", ($2 - $1) / 1048576}') MB)"
 echo "(wrk -t$THREADS -c$CONNS -d${DURATION}s, median of $RUNS runs; wrk, nginx and musrec share $(nproc) cores; a shared machine makes these noisy)"

@@ -6,6 +6,7 @@
  * error rather than in libFuzzer's out-of-memory report. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parquet/parquet.h"
@@ -55,6 +56,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 if (mr_pq_read(r, g, c, &col) == 0) {
                     sink += touch(ci, &col);
                     mr_pq_col_free(&col);
+                }
+                /* The decode-into-caller-array path, for flat fixed-width columns. */
+                int64_t rows = mr_pq_row_group_rows(r, g);
+                size_t w = ci->physical == MR_PQ_BOOLEAN ? 1
+                           : ci->physical == MR_PQ_INT32 || ci->physical == MR_PQ_FLOAT ? 4
+                           : ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)ci->type_length
+                           : ci->physical == MR_PQ_INT96 && raw ? 12 : 8;
+                if (!raw && ci->list_depth == 0 && ci->physical != MR_PQ_BYTE_ARRAY && rows >= 0 &&
+                    (uint64_t)rows * (w + 1) <= ((uint64_t)16 << 20)) {
+                    uint8_t *dst = malloc((size_t)rows * w + 1), *valid = malloc((size_t)rows + 1);
+                    if (dst && valid && mr_pq_read_into(r, g, c, dst, valid) == 0 && rows > 0)
+                        sink += dst[(size_t)rows * w - 1] + valid[rows - 1];
+                    if (dst && mr_pq_read_into(r, g, c, dst, NULL) == 0 && rows > 0) sink += dst[0];
+                    free(dst);
+                    free(valid);
                 }
             }
     }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
   libopenblas-dev liblapacke-dev libxgboost-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
-  libcurl4-openssl-dev libmicrohttpd-dev libcjson-dev
+  libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libcjson-dev
   python3-numpy python3-scipy python3-xgboost python3-botocore
   curl chromium"
 missing=""

@@ -625,3 +625,35 @@ TEST(recs_roundtrip_and_order_check)
     CHECK_ERR(mr_recs_read(path, &b), "not sorted by user_idx");
     free(path);
 }
+
+/* The approximate search probing every cluster is exact; probing few
+ * clusters still finds most neighbours of clustered data, and the recall
+ * measure says 1 for the exact answer. */
+TEST(similar_approx_and_recall)
+{
+    const int64_t ni = 2000;
+    const int f = 8, n = 5;
+    uint64_t s = 5;
+    float *V = malloc(sizeof(float) * ni * f), *centers = malloc(sizeof(float) * 20 * f);
+    for (int j = 0; j < 20 * f; j++) centers[j] = (float)(rng_unit(&s) - 0.5);
+    for (int64_t i = 0; i < ni; i++)
+        for (int a = 0; a < f; a++) V[i * f + a] = centers[(i % 20) * f + a] + 0.15f * (float)(rng_unit(&s) - 0.5);
+    int32_t *ei = malloc(sizeof(int32_t) * ni * n), *ai = malloc(sizeof(int32_t) * ni * n);
+    float *es = malloc(sizeof(float) * ni * n), *as = malloc(sizeof(float) * ni * n);
+    REQUIRE_OK(mr_similar_compute(V, ni, f, n, ei, es));
+    CHECK_NEAR(mr_similar_recall(V, ni, f, n, ei, 300), 1.0, 1e-12);
+    REQUIRE_OK(mr_similar_compute_approx(V, ni, f, n, 30, 30, ai, as));
+    int64_t diff = 0;
+    for (int64_t j = 0; j < ni * n; j++) diff += fabsf(as[j] - es[j]) > 1e-5f;
+    CHECK_INT(diff, 0);
+    REQUIRE_OK(mr_similar_compute_approx(V, ni, f, n, 30, 3, ai, as));
+    double r = mr_similar_recall(V, ni, f, n, ai, 300);
+    CHECK(r > 0.8 && r <= 1.0);
+    for (int64_t i = 0; i < ni; i++)
+        for (int j = 0; j < n; j++) CHECK(ai[i * n + j] != i && ai[i * n + j] < ni);
+    /* a query whose probed clusters hold fewer than n other items is padded */
+    REQUIRE_OK(mr_similar_compute_approx(V, 4, f, n, 4, 1, ai, as));
+    CHECK_INT(ai[0], -1);
+    CHECK(isinf(as[0]));
+    free(V), free(centers), free(ei), free(ai), free(es), free(as);
+}

@@ -373,3 +373,35 @@ TEST(pq_open_every_prefix)
     }
     free(all);
 }
+
+TEST(pq_read_into_matches_read)
+{
+    /* mr_pq_read_into gives the same values and null flags as mr_pq_read,
+     * and without a valid array a null is an error naming the column. */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/data/int32_with_null_pages.parquet", mr_test_parquet_testing());
+    mr_pq_reader *r;
+    REQUIRE_OK(mr_pq_open(&r, path));
+    int col;
+    REQUIRE_OK(mr_pq_require(r, "int32_field", &col));
+    int64_t rows = mr_pq_row_group_rows(r, 0);
+    REQUIRE(rows > 0);
+    mr_pq_col c;
+    REQUIRE_OK(mr_pq_read(r, 0, col, &c));
+    REQUIRE(c.valid);
+    int32_t *dst = malloc((size_t)rows * 4);
+    uint8_t *valid = malloc((size_t)rows);
+    REQUIRE_OK(mr_pq_read_into(r, 0, col, dst, valid));
+    int same = 1, nulls = 0;
+    for (int64_t i = 0; i < rows; i++) {
+        same &= valid[i] == c.valid[i] && dst[i] == ((int32_t *)c.values)[i];
+        nulls += !valid[i];
+    }
+    CHECK(same);
+    CHECK(nulls > 0);
+    CHECK_ERR(mr_pq_read_into(r, 0, col, dst, NULL), "has nulls");
+    mr_pq_col_free(&c);
+    free(dst);
+    free(valid);
+    mr_pq_close(r);
+}

@@ -1,9 +1,11 @@
 /* Unit tests for src/models/popular: counting, ties, recency weights. */
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/err.h"
 #include "models/popular.h"
+#include "parquet/parquet.h"
 #include "mr_test.h"
 
 /* Distinct listeners; equal counts are ordered by track_id, not item_idx. */
@@ -113,4 +115,66 @@ TEST(popular_recommend_skips_history)
     CHECK_INT(mr_popular_recommend(order, 5, hist, 2, 10, out), 3); /* the ranking runs out */
     CHECK_INT(mr_popular_recommend(order, 5, NULL, 0, 2, out), 2);
     CHECK_INT(out[1], 3);
+}
+
+/* The events reader: INT64 codes narrowed, TIMESTAMP(ns) to days (rounded
+ * down, also before 1970), several row groups, nulls and a missing column
+ * are errors naming the file and column. */
+TEST(popular_event_cols_read)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ev.parquet", mr_test_tmpdir());
+    int32_t user[5] = {0, 0, 1, 2, 2};
+    int64_t item[5] = {4, 3, 3, 0, 1};
+    int64_t day_ns = 86400LL * 1000000000LL;
+    int64_t ts[5] = {19000 * day_ns, 19000 * day_ns + day_ns - 1, 19001 * day_ns + 5, -1, -day_ns};
+    int32_t uid[5] = {10, 10, 11, 12, 12};
+    mr_pq_field f[4] = {{.name = "user_id", .type = MR_PQ_W_I32},
+                        {.name = "user_idx", .type = MR_PQ_W_I32},
+                        {.name = "item_idx", .type = MR_PQ_W_I64},
+                        {.name = "started_at", .type = MR_PQ_W_TS_NS}};
+    mr_pq_col c[4] = {{.n_rows = 5, .n_slots = 5, .values = uid},
+                      {.n_rows = 5, .n_slots = 5, .values = user},
+                      {.n_rows = 5, .n_slots = 5, .values = item},
+                      {.n_rows = 5, .n_slots = 5, .values = ts}};
+    mr_pq_write_opts o = {.codec = MR_PQ_SNAPPY, .row_group_rows = 2, .dictionary = 1};
+    mr_pq_writer *w;
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, 4, &o));
+    REQUIRE_OK(mr_pq_writer_write(w, c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    mr_event_cols ev;
+    REQUIRE_OK(mr_event_cols_read(path, 1, 1, &ev));
+    CHECK_INT(ev.n, 5);
+    int32_t want_day[5] = {19000, 19000, 19001, -1, -1};
+    for (int i = 0; i < 5; i++) {
+        CHECK_INT(ev.user_idx[i], user[i]);
+        CHECK_INT(ev.item_idx[i], item[i]);
+        CHECK_INT(ev.day[i], want_day[i]);
+        CHECK_INT(ev.user_id[i], uid[i]);
+    }
+    mr_event_cols_free(&ev);
+    REQUIRE_OK(mr_event_cols_read(path, 0, 0, &ev));
+    CHECK(ev.day == NULL && ev.user_id == NULL);
+    mr_event_cols_free(&ev);
+
+    /* a null item and an item_idx beyond int32 */
+    uint8_t valid[5] = {1, 1, 1, 0, 1};
+    f[2].nullable = 1;
+    c[2].valid = valid;
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, 4, &o));
+    REQUIRE_OK(mr_pq_writer_write(w, c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    CHECK_ERR(mr_event_cols_read(path, 0, 0, &ev), "column 'item_idx' has a null");
+    c[2].valid = NULL;
+    f[2].nullable = 0;
+    item[4] = 1LL << 40;
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, 4, &o));
+    REQUIRE_OK(mr_pq_writer_write(w, c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    CHECK_ERR(mr_event_cols_read(path, 0, 0, &ev), "outside int32");
+    /* no item_idx column at all */
+    REQUIRE_OK(mr_pq_writer_open(&w, path, f, 2, &o));
+    REQUIRE_OK(mr_pq_writer_write(w, c));
+    REQUIRE_OK(mr_pq_writer_close(w));
+    CHECK_ERR(mr_event_cols_read(path, 0, 0, &ev), "item_idx");
 }

@@ -139,7 +139,7 @@ int mr_cmd_als(mr_ctx *ctx, int argc, char **argv)
         {"cg-steps", MR_ARG_INT, &cg_steps, "ALS_CG_STEPS", NULL, "conjugate gradient steps per row and half-step"},
         {"top-n", MR_ARG_INT, &top_n, "ALS_TOP_N", NULL, "recommendations per user in personal_als.parquet; 0 skips them"},
         {"prune", MR_ARG_FLAG, &prune, "ALS_TOPK_PRUNE", NULL, "exact norm-ordered pruning in the top-k scan"},
-        {"loss", MR_ARG_FLAG, &loss, NULL, NULL, "compute and log the training loss after every iteration"},
+        {"loss", MR_ARG_FLAG, &loss, "ALS_LOSS", NULL, "compute and log the training loss after every iteration (the report plots it)"},
         {"input", MR_ARG_STR, &input, NULL, "data/preprocessed/train_matrix.npz", "train matrix (under the workdir)"},
         {"dump-half-step", MR_ARG_STR, &dump, NULL, NULL,
          "testing: after --iterations, write the factors and one more user half-step of each solver as .npy to DIR, then stop"},

@@ -296,6 +296,30 @@ static int do_schema(mr_pq_reader *r)
     FILE *f = stdout;
     fprintf(f, "file: %s\nrows: %" PRId64 "\nrow groups: %d\n", mr_pq_path(r), mr_pq_num_rows(r), mr_pq_num_row_groups(r));
     if (mr_pq_created_by(r)) fprintf(f, "created by: %s\n", mr_pq_created_by(r));
+    /* The tree, as the footer nests it (schema construction validated it). */
+    fprintf(f, "schema:\n");
+    static const char *const conv[] = {"UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE",
+                                       "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS",
+                                       "UINT_8", "UINT_16", "UINT_32", "UINT_64", "INT_8", "INT_16", "INT_32",
+                                       "INT_64", "JSON", "BSON", "INTERVAL"};
+    static const char *const lt[] = {"", "STRING", "MAP", "LIST", "ENUM", "DECIMAL", "DATE", "TIME", "TIMESTAMP",
+                                     "", "INTEGER", "UNKNOWN", "JSON", "BSON", "UUID", "FLOAT16", "VARIANT",
+                                     "GEOMETRY", "GEOGRAPHY"};
+    static const char *const reps[] = {"required", "optional", "repeated"};
+    int left[80], depth = 0;
+    for (int i = 0; i < mr_pq_schema_size(r); i++) {
+        const char *name;
+        int nl, nc, rep, phys, cv, lg;
+        mr_pq_schema_at(r, i, &name, &nl, &nc, &rep, &phys, &cv, &lg);
+        while (depth > 0 && left[depth - 1] == 0) depth--;
+        if (depth > 0) left[depth - 1]--;
+        fprintf(f, "  %*s%s%s%s %.*s", 2 * depth, "", rep >= 0 && rep <= 2 ? reps[rep] : "", rep >= 0 && rep <= 2 ? " " : "",
+                phys >= 0 ? physical_name(phys) : "group", nl, name);
+        if (lg > 0 && lg < (int)(sizeof lt / sizeof *lt) && lt[lg][0]) fprintf(f, " (%s)", lt[lg]);
+        else if (cv >= 0 && cv < (int)(sizeof conv / sizeof *conv)) fprintf(f, " (%s)", conv[cv]);
+        fputc('\n', f);
+        if (nc > 0 && depth < 80) left[depth++] = nc;
+    }
     fprintf(f, "columns:\n");
     int nrg = mr_pq_num_row_groups(r);
     for (int i = 0; i < mr_pq_num_columns(r); i++) {
@@ -422,6 +446,7 @@ static int cat_rows(mr_pq_reader *r, const selection *sel, int64_t limit)
             }
         }
         if (failed) {
+            for (int i = 0; i < sel->n; i++) mr_pq_col_free(&cols[i]);
             mr_err_set_msg(msg);
             rc = failed;
             break;
@@ -480,9 +505,12 @@ typedef struct {
 
 static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, scan_col *s)
 {
-    int64_t n = c->n_slots;
-    if (c->valid)
-        for (int64_t i = 0; i < n; i++) s->nulls += !c->valid[i];
+    int64_t n = c->n_slots, nulls = 0;
+    if (c->valid) {
+#pragma omp simd reduction(+ : nulls)
+        for (int64_t i = 0; i < n; i++) nulls += !c->valid[i];
+        s->nulls += nulls;
+    }
     if (ci->list_depth > 0) s->values += c->list_offsets ? c->list_offsets[c->n_rows] : c->n_slots;
     else s->values += n;
     switch (ci->physical) {
@@ -490,23 +518,44 @@ static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, sca
     case MR_PQ_INT32:
     case MR_PQ_INT64:
     case MR_PQ_INT96: {
+        /* Null slots hold 0: harmless in the sum, skipped for the max. */
         uint64_t sum = 0;
         int64_t mx = INT64_MIN;
+        const uint8_t *valid = nulls ? c->valid : NULL;
         if (ci->physical == MR_PQ_INT32) {
             const int32_t *v = c->values;
-            for (int64_t i = 0; i < n; i++) {
-                sum += (uint64_t)(int64_t)v[i];
-                if (v[i] > mx) mx = v[i];
+            int32_t m32 = INT32_MIN;
+            if (valid) {
+                for (int64_t i = 0; i < n; i++) {
+                    sum += (uint64_t)(int64_t)v[i];
+                    if (valid[i] && v[i] > m32) m32 = v[i];
+                }
+                if (nulls < n) mx = m32;
+            } else {
+#pragma omp simd reduction(+ : sum) reduction(max : m32)
+                for (int64_t i = 0; i < n; i++) {
+                    sum += (uint64_t)(int64_t)v[i];
+                    m32 = v[i] > m32 ? v[i] : m32;
+                }
+                if (n) mx = m32;
             }
         } else if (ci->physical == MR_PQ_BOOLEAN) {
             const uint8_t *v = c->values;
             for (int64_t i = 0; i < n; i++) sum += v[i];
-            mx = 1;
+            if (nulls < n) mx = sum > 0;
         } else {
             const int64_t *v = c->values;
-            for (int64_t i = 0; i < n; i++) {
-                sum += (uint64_t)v[i];
-                if (v[i] > mx) mx = v[i];
+            if (valid) {
+                for (int64_t i = 0; i < n; i++) {
+                    sum += (uint64_t)v[i];
+                    if (valid[i] && v[i] > mx) mx = v[i];
+                }
+            } else {
+#pragma omp simd reduction(+ : sum) reduction(max : mx)
+                for (int64_t i = 0; i < n; i++) {
+                    sum += (uint64_t)v[i];
+                    mx = v[i] > mx ? v[i] : mx;
+                }
             }
         }
         s->isum += sum;
@@ -548,9 +597,16 @@ static void *big_array(size_t bytes)
     return p;
 }
 
-static int do_scan(mr_pq_reader *r, const selection *sel)
+static double cpu_now(void)
 {
-    double t0 = mr_now();
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+static int do_scan(mr_pq_reader *r, const selection *sel, int stream)
+{
+    double t0 = mr_now(), c0 = cpu_now();
     int nrg = mr_pq_num_row_groups(r), nsel = sel->n;
     int64_t nrows = mr_pq_num_rows(r);
     scan_col *sc = mr_calloc((size_t)nsel + 1, sizeof *sc);
@@ -572,13 +628,18 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
             sc[i].width = ci->physical == MR_PQ_BOOLEAN ? 1
                           : ci->physical == MR_PQ_INT32 || ci->physical == MR_PQ_FLOAT ? 4
                           : ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)ci->type_length : 8;
-            sc[i].arr = big_array((size_t)nrows * sc[i].width);
-            if (!sc[i].arr) rc = mr_err(MR_ENOMEM, "out of memory for column '%s' (%" PRId64 " rows)", ci->path, nrows);
+            sc[i].arr = stream ? NULL : big_array((size_t)nrows * sc[i].width);
+            if (!stream && !sc[i].arr) rc = mr_err(MR_ENOMEM, "out of memory for column '%s' (%" PRId64 " rows)", ci->path, nrows);
         }
     }
     int failed = 0;
     char msg[1024] = "";
     int ntask = nrg * nsel;
+    /* --stream: one reused buffer per thread instead of whole-column arrays. */
+    int nth = omp_get_max_threads();
+    uint8_t **tbuf = mr_calloc((size_t)nth, sizeof *tbuf);
+    size_t *tcap = mr_calloc((size_t)nth, sizeof *tcap);
+    if (!tbuf || !tcap) rc = MR_ENOMEM;
     /* Row-group-major order so a thread's tasks are close in the file; the
      * reductions per column are done under a lock at the end of each task. */
 #pragma omp parallel for schedule(dynamic, 1)
@@ -590,20 +651,33 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
         const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
         mr_pq_col c;
         int e;
-        if (sc[i].arr) {
-            /* Straight into the whole-column array, then summed there. */
+        if (sc[i].width) {
+            /* Straight into the whole-column array (or the thread's buffer),
+             * then summed there. */
             memset(&c, 0, sizeof c);
-            c.values = (uint8_t *)sc[i].arr + (size_t)first[g] * sc[i].width;
             c.n_slots = c.n_rows = first[g + 1] - first[g];
+            if (stream) {
+                int th = omp_get_thread_num();
+                size_t need = (size_t)c.n_slots * sc[i].width + 1;
+                if (need > tcap[th]) {
+                    free(tbuf[th]);
+                    tbuf[th] = malloc(need);
+                    tcap[th] = tbuf[th] ? need : 0;
+                }
+                c.values = tbuf[th];
+            } else {
+                c.values = (uint8_t *)sc[i].arr + (size_t)first[g] * sc[i].width;
+            }
             /* Null flags of this row group only: nulls are counted, the
              * whole-column array holds 0 for them. */
             c.valid = ci->nullable ? malloc((size_t)c.n_slots + 1) : NULL;
-            e = ci->nullable && !c.valid ? mr_err(MR_ENOMEM, "out of memory")
+            e = (ci->nullable && !c.valid) || !c.values ? mr_err(MR_ENOMEM, "out of memory")
                                          : mr_pq_read_into(r, g, sel->cols[i], c.values, c.valid);
         } else {
             e = mr_pq_read(r, g, sel->cols[i], &c);
         }
         if (e) {
+            if (sc[i].width) free(c.valid);
 #pragma omp critical(scan_err)
             if (!failed) {
                 failed = e;
@@ -613,7 +687,7 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
         }
         scan_col part = {.width = sc[i].width, .imax = INT64_MIN};
         scan_accumulate(ci, &c, &part);
-        if (!sc[i].arr) mr_pq_col_free(&c);
+        if (!sc[i].width) mr_pq_col_free(&c);
         else free(c.valid);
 #pragma omp critical(scan_sum)
         {
@@ -631,9 +705,7 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
         rc = failed;
     }
     double secs = mr_now() - t0;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    double cpu = cpu_now() - c0; /* all threads, without process start-up */
     /* The most one row group's selected chunks take, compressed plus
      * decompressed: the bound on a reader's working memory per thread. */
     int64_t rg_bytes = 0;
@@ -650,9 +722,9 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
     if (!rc) {
         printf("{\"file\":");
         mr_json_str(stdout, mr_pq_path(r), strlen(mr_pq_path(r)));
-        printf(",\"rows\":%" PRId64 ",\"row_groups\":%d,\"threads\":%d,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
+        printf(",\"mode\":\"%s\",\"rows\":%" PRId64 ",\"row_groups\":%d,\"threads\":%d,\"seconds\":%.6f,\"cpu_seconds\":%.6f,"
                "\"peak_rss_bytes\":%" PRId64 ",\"max_row_group_chunk_bytes\":%" PRId64 ",\"columns\":[",
-               nrows, nrg, omp_get_max_threads(), secs, cpu, mr_peak_rss(), rg_bytes);
+               stream ? "stream" : "arrays", nrows, nrg, omp_get_max_threads(), secs, cpu, mr_peak_rss(), rg_bytes);
         for (int i = 0; i < nsel; i++) {
             const mr_pq_column_info *ci = mr_pq_column(r, sel->cols[i]);
             char buf[40];
@@ -667,11 +739,15 @@ static int do_scan(mr_pq_reader *r, const selection *sel)
                 if (sc[i].imax != INT64_MIN) printf(",\"max\":%" PRId64, sc[i].imax);
             }
             if (sc[i].arr) printf(",\"array_bytes\":%" PRId64, (int64_t)((size_t)nrows * sc[i].width));
+            else if (sc[i].width) printf(",\"array_bytes\":0");
             printf("}");
         }
         printf("]}\n");
     }
     for (int i = 0; i < nsel; i++) free(sc[i].arr);
+    for (int t = 0; tbuf && t < nth; t++) free(tbuf[t]);
+    free(tbuf);
+    free(tcap);
     free(sc);
     free(first);
     return rc;
@@ -783,11 +859,11 @@ static int batch_append(batch_col *a, const mr_pq_col *b, int is_list)
         }
     }
     if (rc) return rc;
-    if (a->width) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
+    if (a->width && b->n_slots) memcpy((uint8_t *)c->values + (size_t)c->n_slots * (size_t)a->width, b->values, (size_t)b->n_slots * (size_t)a->width);
     else {
         int64_t base = c->n_slots ? c->offsets[c->n_slots] : 0;
         if (!c->n_slots) c->offsets[0] = 0;
-        memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
+        if (b->offsets[b->n_slots]) memcpy(c->bytes + base, b->bytes, (size_t)b->offsets[b->n_slots]);
         for (int64_t i = 1; i <= b->n_slots; i++) c->offsets[c->n_slots + i] = base + b->offsets[i];
     }
     if (c->valid) {
@@ -864,7 +940,10 @@ static int do_copy(mr_pq_reader *r, const char *out, const char *codec_name, int
             if (!rc) batch_rows += mr_pq_row_group_rows(r, g);
             t_read += mr_now() - t0;
         }
-        if (rc) break;
+        if (rc) {
+            for (int i = 0; i < nc && g < nrg; i++) mr_pq_col_free(&chunk[i]);
+            break;
+        }
         int flush = rg_rows > 0 ? (g == nrg ? batch_rows > 0 : batch_rows >= rg_rows) : g < nrg;
         if (flush) {
             double t0 = mr_now();
@@ -911,7 +990,7 @@ static void usage(FILE *f)
                "  schema FILE                     schema, rows, row groups, codecs, encodings\n"
                "  head FILE [-n N] [--columns a,b]  first N rows (default 10) as JSON lines\n"
                "  cat FILE [--columns a,b]        all rows as JSON lines\n"
-               "  scan FILE [--columns a,b]       decode columns into arrays in parallel; prints\n"
+               "  scan FILE [--columns a,b] [--stream]  decode columns into arrays in parallel; prints\n"
                "                                  sums, seconds and peak RSS as JSON\n"
                "  copy IN OUT [--codec C] [--row-group-rows N]  read every chunk and write it\n"
                "                                  again with our writer; prints read and write seconds\n"
@@ -926,6 +1005,7 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
     }
     const char *sub = argv[1];
     const char *columns = NULL, *codec = NULL;
+    int stream = 0;
     int64_t n = 10, rg_rows = 0;
     char cmdname[64];
     snprintf(cmdname, sizeof cmdname, "parquet %s", sub);
@@ -942,8 +1022,12 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
     int want_pos = 1;
     if (strcmp(sub, "schema") == 0) args = no_args;
     else if (strcmp(sub, "head") == 0) args = head_args;
-    else if (strcmp(sub, "cat") == 0 || strcmp(sub, "scan") == 0) {
+    else if (strcmp(sub, "cat") == 0) {
         head_args[1] = (mr_arg){0};
+        args = head_args;
+    } else if (strcmp(sub, "scan") == 0) {
+        head_args[1] = (mr_arg){"stream", MR_ARG_FLAG, &stream, NULL, "0",
+                                "decode each chunk into a reused per-thread buffer instead of whole-column arrays"};
         args = head_args;
     } else if (strcmp(sub, "copy") == 0) {
         args = copy_args;
@@ -979,7 +1063,7 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
         else {
             selection sel = {0};
             rc = select_columns(r, columns, &sel);
-            if (!rc && strcmp(sub, "scan") == 0) rc = do_scan(r, &sel);
+            if (!rc && strcmp(sub, "scan") == 0) rc = do_scan(r, &sel, stream);
             else if (!rc) rc = cat_rows(r, &sel, strcmp(sub, "head") == 0 ? n : -1);
             free(sel.cols);
         }

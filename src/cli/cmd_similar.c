@@ -5,6 +5,8 @@
  * results/similar.parquet (track_id, similar_track_id, score, rank,
  * item_idx, similar_item_idx; sorted by item_idx then rank) and
  * results/similar_index.bin for the service. */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +67,14 @@ static int write_parquet(const char *path, int64_t ni, int n, const int32_t *idx
 
 int mr_cmd_similar(mr_ctx *ctx, int argc, char **argv)
 {
-    int64_t top_n = 10;
+    int64_t top_n = 10, nlist = 0, nprobe = 16;
+    int approx = 0;
     const mr_arg args[] = {
         {"top-n", MR_ARG_INT, &top_n, "SIMILAR_TOP_N", NULL, "similar tracks per track"},
+        {"approx", MR_ARG_FLAG, &approx, "SIMILAR_APPROX", NULL,
+         "approximate search over k-means clusters (recall against exact is measured and logged)"},
+        {"nlist", MR_ARG_INT, &nlist, "SIMILAR_NLIST", NULL, "--approx: clusters; 0 = sqrt(tracks)"},
+        {"nprobe", MR_ARG_INT, &nprobe, "SIMILAR_NPROBE", NULL, "--approx: clusters searched per track"},
         {0},
     };
     int rc = mr_args_parse(ctx, "similar", "[options]",
@@ -104,8 +111,25 @@ int mr_cmd_similar(mr_ctx *ctx, int argc, char **argv)
         goto out;
     }
     double t0 = mr_now();
-    if ((rc = mr_similar_compute(m.item_factors, m.n_items, m.factors, n, idx, sc)) != 0) goto out;
-    MR_LOG(MR_LOG_INFO, "similar items", MR_I("items", m.n_items), MR_I("top_n", n), MR_F("seconds", mr_now() - t0));
+    if (approx) {
+        if (nlist <= 0) nlist = (int64_t)ceil(sqrt((double)m.n_items));
+        if (nlist > INT32_MAX || nprobe < 1 || nprobe > INT32_MAX) {
+            rc = mr_err(MR_EUSAGE, "--nprobe must be at least 1 and --nlist at most 2^31");
+            goto out;
+        }
+        if ((rc = mr_similar_compute_approx(m.item_factors, m.n_items, m.factors, n, (int)nlist, (int)nprobe, idx,
+                                            sc)) != 0)
+            goto out;
+        double secs = mr_now() - t0;
+        double recall = mr_similar_recall(m.item_factors, m.n_items, m.factors, n, idx, 1000);
+        MR_LOG(MR_LOG_INFO, "similar items", MR_I("items", m.n_items), MR_I("top_n", n), MR_F("seconds", secs),
+               MR_S("method", "approx"), MR_I("nlist", nlist), MR_I("nprobe", nprobe),
+               MR_F("recall_vs_exact", recall), MR_I("recall_sample", m.n_items < 1000 ? m.n_items : 1000));
+    } else {
+        if ((rc = mr_similar_compute(m.item_factors, m.n_items, m.factors, n, idx, sc)) != 0) goto out;
+        MR_LOG(MR_LOG_INFO, "similar items", MR_I("items", m.n_items), MR_I("top_n", n),
+               MR_F("seconds", mr_now() - t0), MR_S("method", "exact"));
+    }
     if ((rc = write_parquet(pq_path, m.n_items, n, idx, sc, tid)) != 0) goto out;
     mr_step_file(&st, "output", pq_path);
     if ((rc = mr_similar_write_index(ix_path, m.n_items, n, m.factors, idx, sc)) != 0) goto out;

@@ -318,11 +318,12 @@ static int32_t scaled(double real, double scale) { return (int32_t)llround(real 
 
 int64_t mr_gen_estimate_bytes(double scale)
 {
-    /* Measured: about 4 bytes per event for interactions.parquet with our
-     * writer (0.89 GB at scale 1), plus ~50 MB of catalog and truth per unit
-     * of scale; 5 bytes per event and a 25% margin on top. */
+    /* Measured (bench/gen.sh): 1.41 GB in all at scale 1, about 6 bytes per
+     * event (track ids pass the dictionary limit and go PLAIN), 4 at small
+     * scales; plus ~50 MB of catalog and truth per unit of scale. Counted
+     * as 7 bytes per event with a 25% margin on top. */
     double ev = REAL_USERS * 162.0 * scale;
-    return (int64_t)((ev * 5.0 + 50e6 * scale) * 1.25) + (16 << 20);
+    return (int64_t)((ev * 7.0 + 50e6 * scale) * 1.25) + (16 << 20);
 }
 
 /* Picks k distinct indices of [0, n) in ascending order (selection sampling). */
@@ -677,9 +678,9 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
     itrack *it = NULL;
     sbuf titles = {0}, names = {0};
     int64_t *al_first = NULL, *al_key = NULL, *tmp64 = NULL, *aname_off = NULL;
-    int32_t *a_ntr = NULL, *al_artist = NULL, *al_n = NULL, *rank = NULL, *al_rank = NULL, *a_rank = NULL;
+    int32_t *a_ntr = NULL, *al_artist = NULL, *al_n = NULL, *rank = NULL;
     int32_t *perm = NULL, *al_perm = NULL, *a_perm = NULL, *u_top = NULL, *fcount = NULL;
-    int64_t *artist_first_key = NULL, *genre_id = NULL, *g_ucum_off = NULL;
+    int64_t *genre_id = NULL, *g_ucum_off = NULL;
     int32_t *g_users = NULL;
     double *tmpw = NULL, *g_ucum = NULL;
     uint8_t *mark = NULL, *a_cyr = NULL;
@@ -892,21 +893,18 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
 
     /* -- final order: albums by release key, tracks by (album key, album position) -- */
     ALLOC(keys, N); /* N > AL > A at every scale */
-    ALLOC(al_perm, AL); ALLOC(al_rank, AL);
+    ALLOC(al_perm, AL);
     for (int32_t b = 0; b < AL; b++) keys[b] = ((uint64_t)al_key[b] << 24) | (uint64_t)b;
     qsort(keys, (size_t)AL, sizeof *keys, cmp_u64);
-    for (int32_t i = 0; i < AL; i++) al_perm[i] = (int32_t)(keys[i] & 0xffffff), al_rank[al_perm[i]] = i;
+    for (int32_t i = 0; i < AL; i++) al_perm[i] = (int32_t)(keys[i] & 0xffffff);
     ALLOC(perm, N); ALLOC(rank, N);
     for (int32_t t = 0; t < N; t++) keys[t] = ((uint64_t)al_key[it[t].album] << 24) | (uint64_t)t;
     qsort(keys, (size_t)N, sizeof *keys, cmp_u64);
     for (int32_t i = 0; i < N; i++) perm[i] = (int32_t)(keys[i] & 0xffffff), rank[perm[i]] = i;
-    ALLOC(artist_first_key, A); ALLOC(a_perm, A); ALLOC(a_rank, A);
-    for (int32_t a = 0; a < A; a++) {
-        artist_first_key[a] = al_key[w->a_al_off[a]];
-        keys[a] = ((uint64_t)artist_first_key[a] << 24) | (uint64_t)a;
-    }
+    ALLOC(a_perm, A); /* artists by their first release */
+    for (int32_t a = 0; a < A; a++) keys[a] = ((uint64_t)al_key[w->a_al_off[a]] << 24) | (uint64_t)a;
     qsort(keys, (size_t)A, sizeof *keys, cmp_u64);
-    for (int32_t i = 0; i < A; i++) a_perm[i] = (int32_t)(keys[i] & 0xffffff), a_rank[a_perm[i]] = i;
+    for (int32_t i = 0; i < A; i++) a_perm[i] = (int32_t)(keys[i] & 0xffffff);
 
     /* -- ids -- */
     int64_t *album_id = NULL, *artist_id = NULL;
@@ -1241,15 +1239,15 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
     }
 
     free(it), free(titles.b), free(names.b), free(al_first), free(al_key), free(tmp64), free(aname_off);
-    free(a_ntr), free(al_artist), free(al_n), free(rank), free(al_rank), free(a_rank), free(perm), free(al_perm);
-    free(a_perm), free(u_top), free(fcount), free(artist_first_key), free(genre_id), free(g_ucum_off);
+    free(a_ntr), free(al_artist), free(al_n), free(rank), free(perm), free(al_perm);
+    free(a_perm), free(u_top), free(fcount), free(genre_id), free(g_ucum_off);
     free(g_users), free(tmpw), free(g_ucum), free(mark), free(a_cyr), free(keys);
     *out = w;
     return 0;
 fail:
     free(it), free(titles.b), free(names.b), free(al_first), free(al_key), free(tmp64), free(aname_off);
-    free(a_ntr), free(al_artist), free(al_n), free(rank), free(al_rank), free(a_rank), free(perm), free(al_perm);
-    free(a_perm), free(u_top), free(fcount), free(artist_first_key), free(genre_id), free(g_ucum_off);
+    free(a_ntr), free(al_artist), free(al_n), free(rank), free(perm), free(al_perm);
+    free(a_perm), free(u_top), free(fcount), free(genre_id), free(g_ucum_off);
     free(g_users), free(tmpw), free(g_ucum), free(mark), free(a_cyr), free(keys);
     mr_gen_world_free(w);
     return rc ? rc : MR_ENOMEM;
@@ -1708,7 +1706,10 @@ static int write_interactions(const mr_gen_world *w, const char *path, int64_t r
 #pragma omp task
                 {
                     for (int j = 0; j < BATCH && !wr_rc; j++) wr_rc = stage_events(&s, &prev[j]);
-                    if (wr_rc) snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                    if (wr_rc) {
+#pragma omp critical(gen_err)
+                        snprintf(errmsg, sizeof errmsg, "%s", mr_errmsg());
+                    }
                 }
             }
             for (int j = 0; k < nbatch && j < BATCH; j++) {
@@ -1759,6 +1760,12 @@ static void remove_staging(const char *stage)
     rmdir(stage);
 }
 
+static void human_bytes(char *buf, size_t cap, int64_t b)
+{
+    if (b >= 1000000000) snprintf(buf, cap, "%.1f GB", b / 1e9);
+    else snprintf(buf, cap, "%.0f MB", b / 1e6);
+}
+
 int mr_gen_run(const mr_gen_opts *o, mr_gen_stats *st)
 {
     double t0 = mr_now();
@@ -1780,9 +1787,12 @@ int mr_gen_run(const mr_gen_opts *o, mr_gen_stats *st)
     int rc = mr_ensure_writable_dir(o->out_dir);
     if (rc) return rc;
     int64_t need = mr_gen_estimate_bytes(o->scale), avail = mr_disk_free(o->out_dir);
-    if (avail >= 0 && avail < need)
-        return mr_err(MR_EIO, "not enough disk space in %s for scale %g: it needs about %.1f GB, %.1f GB are free",
-                      o->out_dir, o->scale, need / 1e9, avail / 1e9);
+    if (avail >= 0 && avail < need) {
+        char nb[32], ab[32];
+        human_bytes(nb, sizeof nb, need), human_bytes(ab, sizeof ab, avail);
+        return mr_err(MR_EIO, "not enough disk space in %s for scale %g: it needs about %s, %s are free", o->out_dir,
+                      o->scale, nb, ab);
+    }
 
     char name[64];
     snprintf(name, sizeof name, ".gen-tmp-%ld", (long)getpid());

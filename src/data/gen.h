@@ -7,8 +7,8 @@
  * with versions, and users with lasting tastes who listen in sessions.
  *
  * Two layers:
- *   - the world (mr_gen_world): the whole catalog plus every user's profile,
- *     built once in memory (about 300 MB at scale 1);
+ *   - the world (mr_gen_world): the whole catalog plus every user's event
+ *     count, built once in memory (about 370 MB at scale 1);
  *   - events, generated block by block of user ids: block b depends only on
  *     (seed, b) and the world, so blocks can be generated on any thread in
  *     any order and the files are byte-identical at every thread count.

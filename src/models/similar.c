@@ -33,6 +33,199 @@ int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n,
     return rc;
 }
 
+/* ---- approximate: an inverted file over spherical k-means clusters ----
+ *
+ * Items are clustered (k-means on the unit sphere, nlist clusters, a fixed
+ * number of rounds, deterministic start); the items of cluster c are then
+ * compared only with the items of the nprobe clusters whose centroids are
+ * nearest to c's centroid. All queries of a cluster share one candidate
+ * set, so the scoring is still one blocked sgemm per cluster. Work drops
+ * from n^2 to about n * nprobe * n / nlist pairs; what it costs in recall is
+ * measured against the exact answer on a sample (mr_similar_recall). With
+ * nprobe == nlist every item sees every other and the answer is exact. */
+
+#define KMEANS_ROUNDS 6
+
+static void normalise_rows(const float *in, int64_t n, int f, float *out)
+{
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        const float *v = in + i * f;
+        double n2 = 0;
+        for (int a = 0; a < f; a++) n2 += (double)v[a] * v[a];
+        float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0.0f;
+        for (int a = 0; a < f; a++) out[i * f + a] = v[a] * inv;
+    }
+}
+
+int mr_similar_compute_approx(const float *item_factors, int64_t n_items, int f, int n, int nlist, int nprobe,
+                              int32_t *idx, float *score)
+{
+    if (n < 1) return mr_err(MR_EINVAL, "similar items: N must be at least 1, got %d", n);
+    if (nlist < 1 || nprobe < 1)
+        return mr_err(MR_EINVAL, "similar items: nlist and nprobe must be at least 1 (got %d, %d)", nlist, nprobe);
+    if (nlist > n_items) nlist = (int)(n_items > 0 ? n_items : 1);
+    if (nprobe > nlist) nprobe = nlist;
+    int rc = 0;
+    float *nv = mr_malloc(sizeof(float) * (size_t)n_items * f + 1);
+    float *cen = mr_malloc(sizeof(float) * (size_t)nlist * f);
+    double *acc = mr_malloc(sizeof(double) * (size_t)nlist * f);
+    int32_t *assign = mr_malloc(sizeof(int32_t) * (size_t)n_items + 4);
+    float *asc = mr_malloc(sizeof(float) * (size_t)n_items + 4);
+    int64_t *start = mr_calloc((size_t)nlist + 1, sizeof(int64_t));
+    int32_t *members = mr_malloc(sizeof(int32_t) * (size_t)n_items + 4);
+    int32_t *probe = mr_malloc(sizeof(int32_t) * (size_t)nlist * nprobe);
+    float *psc = mr_malloc(sizeof(float) * (size_t)nlist * nprobe);
+    if (!nv || !cen || !acc || !assign || !asc || !start || !members || !probe || !psc) {
+        rc = MR_ENOMEM;
+        goto out;
+    }
+    normalise_rows(item_factors, n_items, f, nv);
+    for (int c = 0; c < nlist; c++) memcpy(cen + (size_t)c * f, nv + (n_items * c / nlist) * f, sizeof(float) * f);
+    for (int round = 0; round < KMEANS_ROUNDS; round++) {
+        mr_topk_opts o = {.k = 1};
+        if ((rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc)) != 0) goto out;
+        memset(acc, 0, sizeof(double) * (size_t)nlist * f);
+        for (int64_t i = 0; i < n_items; i++) {
+            int32_t c = assign[i] < 0 ? 0 : assign[i];
+            for (int a = 0; a < f; a++) acc[(size_t)c * f + a] += nv[i * f + a];
+        }
+        for (int c = 0; c < nlist; c++) {
+            double n2 = 0;
+            for (int a = 0; a < f; a++) n2 += acc[(size_t)c * f + a] * acc[(size_t)c * f + a];
+            if (n2 <= 0) continue; /* an empty cluster keeps its centroid */
+            for (int a = 0; a < f; a++) cen[(size_t)c * f + a] = (float)(acc[(size_t)c * f + a] / sqrt(n2));
+        }
+    }
+    {
+        mr_topk_opts o = {.k = 1};
+        if ((rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc)) != 0) goto out;
+        mr_topk_opts po = {.k = nprobe};
+        if ((rc = mr_topk(cen, nlist, cen, nlist, f, &po, probe, psc)) != 0) goto out;
+    }
+    for (int64_t i = 0; i < n_items; i++) start[(assign[i] < 0 ? 0 : assign[i]) + 1]++;
+    for (int c = 0; c < nlist; c++) start[c + 1] += start[c];
+    {
+        int64_t *pos = mr_malloc(sizeof(int64_t) * (size_t)nlist + 8);
+        if (!pos) {
+            rc = MR_ENOMEM;
+            goto out;
+        }
+        memcpy(pos, start, sizeof(int64_t) * (size_t)nlist);
+        for (int64_t i = 0; i < n_items; i++) members[pos[assign[i] < 0 ? 0 : assign[i]]++] = (int32_t)i;
+        free(pos);
+    }
+    int failed = 0;
+#pragma omp parallel
+    {
+        /* per thread: the cluster's queries, its candidates and their ids */
+        float *Q = NULL, *V = NULL, *ts = NULL;
+        int32_t *vid = NULL, *ti = NULL;
+        int64_t qcap = 0, vcap = 0;
+#pragma omp for schedule(dynamic, 1)
+        for (int c = 0; c < nlist; c++) {
+            if (failed) continue;
+            int64_t mq = start[c + 1] - start[c], mv = 0;
+            if (mq == 0) continue;
+            for (int p = 0; p < nprobe; p++)
+                if (probe[(size_t)c * nprobe + p] >= 0) mv += start[probe[(size_t)c * nprobe + p] + 1] - start[probe[(size_t)c * nprobe + p]];
+            if (mq > qcap) {
+                free(Q), free(ts), free(ti);
+                qcap = mq;
+                Q = mr_malloc(sizeof(float) * qcap * f);
+                ts = mr_malloc(sizeof(float) * qcap * (n + 1));
+                ti = mr_malloc(sizeof(int32_t) * qcap * (n + 1));
+            }
+            if (mv > vcap) {
+                free(V), free(vid);
+                vcap = mv;
+                V = mr_malloc(sizeof(float) * vcap * f);
+                vid = mr_malloc(sizeof(int32_t) * vcap);
+            }
+            if (!Q || !ts || !ti || !V || !vid) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int64_t j = 0; j < mq; j++) memcpy(Q + j * f, nv + (int64_t)members[start[c] + j] * f, sizeof(float) * f);
+            int64_t w = 0;
+            for (int p = 0; p < nprobe; p++) {
+                int32_t pc = probe[(size_t)c * nprobe + p];
+                if (pc < 0) continue;
+                for (int64_t j = start[pc]; j < start[pc + 1]; j++) {
+                    vid[w] = members[j];
+                    memcpy(V + w * f, nv + (int64_t)members[j] * f, sizeof(float) * f);
+                    w++;
+                }
+            }
+            /* n + 1 so that dropping the query itself still leaves n */
+            mr_topk_opts o = {.k = n + 1};
+            if (mr_topk(Q, mq, V, mv, f, &o, ti, ts) != 0) {
+#pragma omp atomic write
+                failed = 1;
+                continue;
+            }
+            for (int64_t j = 0; j < mq; j++) {
+                int64_t item = members[start[c] + j];
+                int r = 0;
+                for (int e = 0; e < n + 1 && r < n; e++) {
+                    int32_t t = ti[j * (n + 1) + e];
+                    if (t < 0) break;
+                    if (vid[t] == item) continue;
+                    idx[item * n + r] = vid[t];
+                    score[item * n + r++] = ts[j * (n + 1) + e];
+                }
+                for (; r < n; r++) {
+                    idx[item * n + r] = -1;
+                    score[item * n + r] = -INFINITY;
+                }
+            }
+        }
+        free(Q), free(V), free(ts), free(ti), free(vid);
+    }
+    if (failed) rc = mr_err(MR_ENOMEM, "out of memory in the approximate similar-items search");
+out:
+    free(nv), free(cen), free(acc), free(assign), free(asc), free(start), free(members), free(probe), free(psc);
+    return rc;
+}
+
+double mr_similar_recall(const float *item_factors, int64_t n_items, int f, int n, const int32_t *idx, int sample)
+{
+    if (n_items < 2 || sample < 1) return 1.0;
+    if (sample > n_items) sample = (int)n_items;
+    float *nv = mr_malloc(sizeof(float) * (size_t)n_items * f);
+    float *q = mr_malloc(sizeof(float) * (size_t)sample * f);
+    int32_t *ei = mr_malloc(sizeof(int32_t) * (size_t)sample * (n + 1));
+    float *es = mr_malloc(sizeof(float) * (size_t)sample * (n + 1));
+    double recall = NAN;
+    if (nv && q && ei && es) {
+        normalise_rows(item_factors, n_items, f, nv);
+        for (int s = 0; s < sample; s++) memcpy(q + (size_t)s * f, nv + (n_items * s / sample) * f, sizeof(float) * f);
+        mr_topk_opts o = {.k = n + 1};
+        if (mr_topk(q, sample, nv, n_items, f, &o, ei, es) == 0) {
+            int64_t hit = 0, want = 0;
+            for (int s = 0; s < sample; s++) {
+                int64_t item = n_items * s / sample;
+                int r = 0;
+                for (int e = 0; e < n + 1 && r < n; e++) {
+                    int32_t t = ei[(size_t)s * (n + 1) + e];
+                    if (t < 0 || t == item) continue;
+                    r++;
+                    want++;
+                    for (int j = 0; j < n; j++)
+                        if (idx[item * n + j] == t) {
+                            hit++;
+                            break;
+                        }
+                }
+            }
+            recall = want ? (double)hit / want : 1.0;
+        }
+    }
+    free(nv), free(q), free(ei), free(es);
+    return recall;
+}
+
 static uint64_t hash64(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;

@@ -33,6 +33,15 @@
 /* idx/score: n_items x n, best first. */
 int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n, int32_t *idx, float *score);
 
+/* Approximate: an inverted file over nlist spherical k-means clusters,
+ * each cluster's items compared with the items of its nprobe nearest
+ * clusters (nprobe == nlist is exact). Same output layout. */
+int mr_similar_compute_approx(const float *item_factors, int64_t n_items, int f, int n, int nlist, int nprobe,
+                              int32_t *idx, float *score);
+/* Share of the exact top n found in idx, over `sample` items spread evenly
+ * over the index range (ties may count as misses). NaN on failure. */
+double mr_similar_recall(const float *item_factors, int64_t n_items, int f, int n, const int32_t *idx, int sample);
+
 int mr_similar_write_index(const char *path, int64_t n_items, int n, int f, const int32_t *idx,
                            const float *score);
 

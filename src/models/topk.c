@@ -147,7 +147,7 @@ static int topk_full(const float *Q, int64_t nq, const float *V, int64_t ni, int
     const int k = o->k;
     const int64_t nblocks = (nq + BQ - 1) / BQ;
     int failed = 0;
-#pragma omp parallel
+#pragma omp parallel if (nblocks > 1)
     {
         float *S = mr_malloc(sizeof(float) * BQ * BI);
         float *hs = mr_malloc(sizeof(float) * BQ * k);
@@ -230,7 +230,7 @@ static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, i
     const int64_t nblocks = (nq + BQ - 1) / BQ;
     int failed = 0;
     int64_t scored = 0;
-#pragma omp parallel reduction(+ : scored)
+#pragma omp parallel reduction(+ : scored) if (nblocks > 1)
     {
         float *S = mr_malloc(sizeof(float) * BQ * BI);
         float *hs = mr_malloc(sizeof(float) * BQ * k);

@@ -30,7 +30,9 @@ typedef struct {
     int k;
     const mr_csr *exclude; /* row q lists items never returned for query q; NULL: none */
     int exclude_self;      /* query q never returns item q (queries are the items) */
-    int prune;             /* norm-ordered exact pruning */
+    int prune;             /* norm-ordered exact pruning; it sorts the items by norm on
+                              every call, so leave it off for a handful of queries
+                              (the service) and on for all users */
     /* out: how many query-item scores were computed (for measuring pruning) */
     int64_t scored;
 } mr_topk_opts;

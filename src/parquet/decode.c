@@ -138,6 +138,14 @@ static int next_run(mr_pq_rle *d)
     return 0;
 }
 
+int mr_pq_rle_is_run(const uint8_t *p, size_t n, int width, size_t count, uint32_t value)
+{
+    mr_pq_rle d;
+    mr_pq_rle_init(&d, p, n, width);
+    if (width < 0 || width > 32 || next_run(&d)) return 0;
+    return d.rle_left >= count && d.rle_value == value && !d.bp_left;
+}
+
 int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n)
 {
     if (d->width < 0 || d->width > 32) return mr_err(MR_EFORMAT, "bit width %d is out of range", d->width);

@@ -29,6 +29,10 @@ int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n);
  * without unpacking. */
 int mr_pq_rle_levels(mr_pq_rle *d, int16_t *out, size_t n, int max_level, size_t *n_max);
 
+/* 1 if the stream (p, n) of `width`-bit values starts with one RLE run of
+ * at least `count` copies of `value` (a page without nulls), else 0. */
+int mr_pq_rle_is_run(const uint8_t *p, size_t n, int width, size_t count, uint32_t value);
+
 /* Unpacks n (a multiple of 8) values of `width` bits (0..32, LSB first, as
  * parquet packs them) from in, which holds at least n * width / 8 bytes. */
 void mr_pq_unpack32(const uint8_t *in, int width, uint32_t *out, size_t n);

@@ -230,6 +230,8 @@ static int dict_grow(mr_pq_dict *d)
         free(codes);
         return mr_err(MR_ENOMEM, "out of memory growing a dictionary table to %zu entries", cap);
     }
+    mr_pq_hugepage_hint(keys, cap * sizeof *keys);
+    mr_pq_hugepage_hint(codes, cap * sizeof *codes);
     memset(codes, 0xff, cap * sizeof *codes);
     for (size_t i = 0; i < d->cap; i++) {
         if (d->codes[i] < 0) continue;

@@ -159,6 +159,14 @@ const char *mr_pq_created_by(const mr_pq_reader *r);
 /* Codec, encodings (bit e set for encoding e) and sizes of one column chunk. */
 int mr_pq_chunk_info(const mr_pq_reader *r, int rg, int col, int *codec, uint32_t *encodings,
                      int64_t *compressed, int64_t *uncompressed);
+/* The schema as the footer stores it, for display: element 0 is the root,
+ * each group is followed by its num_children subtrees. physical is -1 for
+ * groups; repetition 0 required, 1 optional, 2 repeated; converted is the
+ * ConvertedType (-1 if none) and logical the LogicalType union member (0 if
+ * none). The name is not NUL-terminated. */
+int mr_pq_schema_size(const mr_pq_reader *r);
+void mr_pq_schema_at(const mr_pq_reader *r, int i, const char **name, int *name_len, int *num_children,
+                     int *repetition, int *physical, int *converted, int *logical);
 /* Footer key-value metadata; NULL if absent. */
 const char *mr_pq_kv(const mr_pq_reader *r, const char *key);
 int mr_pq_num_kv(const mr_pq_reader *r);

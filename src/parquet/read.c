@@ -211,6 +211,21 @@ int mr_pq_require(const mr_pq_reader *r, const char *name, int *col)
     return 0;
 }
 
+int mr_pq_schema_size(const mr_pq_reader *r) { return r->meta.n_schema; }
+
+void mr_pq_schema_at(const mr_pq_reader *r, int i, const char **name, int *name_len, int *num_children,
+                     int *repetition, int *physical, int *converted, int *logical)
+{
+    const mr_pq_selem *e = &r->meta.schema[i < 0 || i >= r->meta.n_schema ? 0 : i];
+    *name = (const char *)e->name;
+    *name_len = (int)e->name_len;
+    *num_children = e->num_children;
+    *repetition = e->repetition;
+    *physical = e->type;
+    *converted = e->converted;
+    *logical = e->logical;
+}
+
 const char *mr_pq_kv(const mr_pq_reader *r, const char *key)
 {
     for (int i = 0; i < r->meta.n_kv; i++)
@@ -348,7 +363,7 @@ static int charge(chunk_ctx *x, size_t bytes)
 
 static int grow(chunk_ctx *x, void **p, size_t *cap, size_t want)
 {
-    if (want <= *cap) return 0;
+    if (want <= *cap && *p) return 0; /* never leaves *p NULL: memcpy(NULL, .., 0) is UB */
     size_t ncap = *cap ? *cap : 64;
     while (ncap < want) ncap = ncap + ncap / 2 + 64;
     int rc = charge(x, ncap - *cap);
@@ -395,7 +410,7 @@ static int plain_fixed(chunk_ctx *x, const uint8_t *p, size_t len, uint8_t *dst,
         size_t bad = int96_to_ns(p, (int64_t *)dst, n);
         if (bad < n)
             return CERR(x, MR_EUNSUPPORTED, "unsupported: INT96 timestamp %zu is outside the int64 nanosecond range (years 1677-2262)", bad);
-    } else {
+    } else if (n) {
         memcpy(dst, p, n * w);
     }
     *used = n * w;
@@ -764,7 +779,12 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         if ((rc = mr_pq_rle_levels(&d, x->reps, nv, ci->max_rep, NULL))) return CERR(x, MR_EFORMAT, "repetition levels: %s", mr_errmsg());
     }
     size_t nn = nv;
-    if (ci->max_def > 0) {
+    /* A flat page whose levels are one run at the maximum has no nulls:
+     * skip decoding them (the usual case for pandas and DuckDB files,
+     * which mark every column optional). */
+    int all_defined = ci->max_def > 0 && ci->list_depth == 0 &&
+                      mr_pq_rle_is_run(def_p, def_n, bit_width_of(ci->max_def), nv, (uint32_t)ci->max_def);
+    if (ci->max_def > 0 && !all_defined) {
         mr_pq_rle_init(&d, def_p, def_n, bit_width_of(ci->max_def));
         if ((rc = mr_pq_rle_levels(&d, x->defs, nv, ci->max_def, &nn))) return CERR(x, MR_EFORMAT, "definition levels: %s", mr_errmsg());
     }
@@ -830,7 +850,7 @@ static int data_page(chunk_ctx *x, const mr_pq_page_header *h, const uint8_t *re
         }
         if (o->valid) {
             const int16_t md = (int16_t)ci->max_def;
-            if (ci->max_def) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
+            if (ci->max_def && nn < nv) for (size_t i = 0; i < nv; i++) o->valid[base + (int64_t)i] = x->defs[i] == md;
             else memset(o->valid + base, 1, nv);
         }
         o->n_rows += (int64_t)nv;
@@ -1123,7 +1143,7 @@ int mr_pq_read_into(mr_pq_reader *r, int rg, int col, void *dst, uint8_t *valid)
         return mr_err(MR_EINVAL, "%s: column '%s' is not a flat fixed-width column", r->path, ci->path);
     mr_pq_col c;
     int rc = read_common(r, rg, col, &c, dst, valid);
-    if (!rc && valid && !c.valid && c.n_slots) memset(valid, 1, (size_t)c.n_slots);
+    /* valid, when given, was written page by page (every slot). */
     mr_pq_col_free(&c);
     return rc;
 }
@@ -1145,7 +1165,21 @@ int mr_pq_read_all_i64(mr_pq_reader *r, int col, int64_t *dst)
         stop = failed;
         if (stop) continue;
         mr_pq_col c;
-        int rc = mr_pq_read(r, g, col, &c);
+        int rc;
+        if (ci->physical == MR_PQ_INT64 || ci->physical == MR_PQ_INT96) {
+            /* Same width: straight into place, a null is an error. */
+            rc = mr_pq_read_into(r, g, col, dst + r->rg_first_row[g], NULL);
+            if (rc) {
+#pragma omp critical(mr_pq_read_all)
+                if (!failed) {
+                    failed = 1;
+                    code = rc;
+                    snprintf(msg, sizeof msg, "%s", mr_errmsg());
+                }
+            }
+            continue;
+        }
+        rc = mr_pq_read(r, g, col, &c);
         if (!rc && c.valid) {
             for (int64_t i = 0; i < c.n_slots && !rc; i++)
                 if (!c.valid[i])

@@ -44,6 +44,9 @@ static inline void mr_pq_obuf_byte(mr_pq_obuf *b, uint8_t x)
     b->p[b->n++] = x;
 }
 
+/* Asks the kernel for huge pages for a large buffer (a hint; never fails). */
+void mr_pq_hugepage_hint(void *p, size_t n);
+
 /* ULEB128 (thrift varint, RLE run headers). */
 void mr_pq_obuf_uvarint(mr_pq_obuf *b, uint64_t x);
 static inline uint64_t mr_pq_zigzag(int64_t x)

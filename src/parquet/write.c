@@ -541,6 +541,7 @@ static int grow(void **p, size_t *cap, size_t want, size_t elem)
     if (!q) return mr_err(MR_ENOMEM, "out of memory for %zu page entries", n);
     *p = q;
     *cap = n;
+    mr_pq_hugepage_hint(q, n * elem);
     return 0;
 }
 
@@ -620,6 +621,12 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
     const uint8_t *bytes = col->bytes ? col->bytes : (const uint8_t *)"";
 
     cs->chunk.n = 0;
+    /* room for the whole chunk up front (PLAIN size, compression's worst
+     * case and page headers), so it is not grown and copied page by page */
+    size_t est = f->width || s1 == s0
+                     ? (size_t)(s1 - s0) * (size_t)f->width
+                     : (size_t)(s1 - s0) * 4 + (size_t)(col->offsets[s1] - col->offsets[s0]);
+    if (mr_pq_obuf_reserve(&cs->chunk, est + est / 32 + 65536)) return mr_pq_obuf_ok(&cs->chunk);
     cs->num_values = cs->uncompressed = cs->dict_bytes = cs->n_data_pages = 0;
     cs->has_dict = 0;
 

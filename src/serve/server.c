@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <omp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,12 +23,17 @@
 typedef struct {
     mr_service *svc;
     _Atomic int draining;
-    _Atomic int64_t active; /* requests between the URI callback and completion */
+    _Atomic int64_t active; /* requests between their first request callback and completion */
 } server;
 
-/* One request's raw bytes, from the URI callback to the completion callback.
- * Recycled through a per-thread free list (a connection stays on one MHD
- * thread), so a warm server allocates none. */
+/* One connection's request state: the raw target and body of the request
+ * it is reading. It belongs to the connection (allocated when MHD reports
+ * the connection, recycled when MHD reports it closed), not to a request:
+ * MHD may see a request line (the URI callback) and then lose the
+ * connection before any request callback, and then says nothing more about
+ * that request, only that the connection closed. Recycled through a
+ * per-thread free list (a connection stays on one MHD thread), so a warm
+ * server allocates none. */
 typedef struct req_state {
     struct req_state *next;
     size_t target_len;
@@ -64,40 +70,31 @@ static thread_state *tls_get(void)
 {
     pthread_once(&tls_once, tls_init);
     thread_state *t = pthread_getspecific(tls_key);
-    if (!t && (t = calloc(1, sizeof *t))) pthread_setspecific(tls_key, t);
+    if (!t && (t = calloc(1, sizeof *t))) {
+        pthread_setspecific(tls_key, t);
+        /* a fold-in's top-k scan runs on this thread alone: the event loops
+         * are the parallelism, an OpenMP team per request would oversubscribe */
+        omp_set_num_threads(1);
+    }
     return t;
 }
 
-static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
 {
+    (void)cls;
     (void)conn;
-    server *sv = cls;
     thread_state *t = tls_get();
-    if (!t) return NULL;
-    req_state *r = t->free_list;
-    if (r) t->free_list = r->next;
-    else if (!(r = calloc(1, sizeof *r))) return NULL;
-    size_t n = strnlen(uri, MR_REQ_MAX_TARGET + 1); /* one past the limit marks "too long" */
-    memcpy(r->target, uri, n);
-    r->target[n] = 0;
-    r->target_len = n;
-    r->started = r->too_large = 0;
-    r->body_len = 0;
-    atomic_fetch_add_explicit(&sv->active, 1, memory_order_relaxed);
-    return r;
-}
-
-static void on_done(void *cls, struct MHD_Connection *conn, void **req_cls,
-                    enum MHD_RequestTerminationCode toe)
-{
-    (void)conn;
-    (void)toe;
-    server *sv = cls;
-    req_state *r = *req_cls;
-    *req_cls = NULL;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        req_state *r = t ? t->free_list : NULL;
+        if (r) t->free_list = r->next;
+        else r = calloc(1, sizeof *r); /* NULL: its requests are answered 503 */
+        *socket_context = r;
+        return;
+    }
+    req_state *r = *socket_context;
+    *socket_context = NULL;
     if (!r) return;
-    atomic_fetch_sub_explicit(&sv->active, 1, memory_order_relaxed);
-    thread_state *t = tls_get();
     if (r->body_cap > 4096) { /* keep only small bodies around */
         free(r->body);
         r->body = NULL;
@@ -109,6 +106,36 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **req_cls,
     } else {
         free(r->body);
         free(r);
+    }
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    req_state *r = ci ? ci->socket_context : NULL;
+    if (!r) return NULL;
+    size_t n = strnlen(uri, MR_REQ_MAX_TARGET + 1); /* one past the limit marks "too long" */
+    memcpy(r->target, uri, n);
+    r->target[n] = 0;
+    r->target_len = n;
+    r->started = r->too_large = 0;
+    r->body_len = 0;
+    return r;
+}
+
+/* Called for every request the request callback saw (MHD guarantees it). */
+static void on_done(void *cls, struct MHD_Connection *conn, void **req_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    server *sv = cls;
+    req_state *r = *req_cls;
+    *req_cls = NULL;
+    if (r && r->started) {
+        r->started = 0;
+        atomic_fetch_sub_explicit(&sv->active, 1, memory_order_relaxed);
     }
 }
 
@@ -150,6 +177,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!r->started) {
         r->started = 1;
+        atomic_fetch_add_explicit(&sv->active, 1, memory_order_relaxed);
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t len = 0;
         if (cl && mr_parse_i64(cl, strlen(cl), &len) == 0 && len > MR_REQ_MAX_BODY) {
@@ -256,6 +284,7 @@ int mr_server_run(const mr_server_opts *o)
         flags, (uint16_t)o->port, NULL, NULL, on_request, &sv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, &sv,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, &sv,
         MHD_OPTION_NOTIFY_COMPLETED, on_done, &sv,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->max_connections,

@@ -1551,8 +1551,10 @@ static int seg_load(const char *state, const mr_s3_object *obj, int64_t have, in
             expect = b;
             p += used;
         }
-        if (count && expect != obj->size) count = 0;
-        if (count == 0 && *p == 0 && have >= 0 && have <= obj->size) {
+        /* ranges are written into a .part preallocated to the full size: any
+         * other size means the .part is not the one the state describes */
+        if (count && (expect != obj->size || have != obj->size)) count = 0;
+        if (count == 0 && p == text + strlen(head) && *p == 0 && have >= 0 && have <= obj->size) {
             /* a sequential .part: split it and credit the prefix */
             int64_t len = (obj->size + nseg_new - 1) / nseg_new;
             for (int i = 0; i < nseg_new; i++) {

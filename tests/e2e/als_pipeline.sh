@@ -47,6 +47,11 @@ sql "COPY (SELECT user_id::INTEGER AS user_id, user_idx::INTEGER AS user_idx FRO
 M="$MUSREC_BIN --quiet --workdir $W --threads 2"
 $M als --factors 8 --iterations 6 --top-n 20 --alpha 4
 $M similar --top-n 5
+# the same seed gives the same model and lists with one thread
+W1=$TEST_TMP/w1; mkdir -p "$W1/data"; cp -r "$W/data/preprocessed" "$W1/data/"
+$MUSREC_BIN --quiet --workdir "$W1" --threads 1 als --factors 8 --iterations 6 --top-n 20 --alpha 4
+cmp "$W/models/als_model.bin" "$W1/models/als_model.bin" || { echo "model differs between 1 and 2 threads"; exit 1; }
+cmp "$W/results/personal_als.parquet" "$W1/results/personal_als.parquet" || { echo "lists differ between 1 and 2 threads"; exit 1; }
 sql "COPY (SELECT * FROM '$W/results/personal_als.parquet') TO '$TEST_TMP/personal.csv' (HEADER)" \
     "COPY (SELECT * FROM '$W/results/similar.parquet') TO '$TEST_TMP/similar.csv' (HEADER)"
 $PY - "$W" "$TEST_TMP" <<'EOF'
@@ -106,6 +111,21 @@ for i in range(90):
     assert np.allclose(rec["score"][i], [s for _, _, s in lst], rtol=1e-6)
 print("personal_als, similar.parquet and similar_index.bin match numpy")
 EOF
+
+# approximate similar items probing every cluster gives the exact lists, and logs its recall
+cp "$W/results/similar_index.bin" "$TEST_TMP/exact_index.bin"
+$M similar --top-n 5 --approx --nlist 9 --nprobe 9
+$PY - "$W/results/similar_index.bin" "$TEST_TMP/exact_index.bin" <<'EOF'
+import sys, numpy as np
+dt = np.dtype([("idx", "<i4", (5,)), ("score", "<f4", (5,))])
+a = np.frombuffer(open(sys.argv[1], "rb").read()[64:], dt); e = np.frombuffer(open(sys.argv[2], "rb").read()[64:], dt)
+# scores equal to float rounding (different sgemm blockings); items equal unless two scores nearly tie
+assert np.abs(a["score"] - e["score"]).max() < 1e-5, "approx with every cluster probed differs from exact"
+s = e["score"]; tie = np.zeros_like(s, bool); tie[:, 1:] |= np.abs(s[:, 1:] - s[:, :-1]) < 1e-5; tie[:, :-1] |= tie[:, 1:].copy()
+assert ((a["idx"] == e["idx"]) | tie).all(), "approx with every cluster probed lists other items"
+EOF
+grep -q '"recall_vs_exact":1' "$W/logs/logs_similar.json" || { echo "recall not logged as 1"; exit 1; }
+cp "$TEST_TMP/exact_index.bin" "$W/results/similar_index.bin"
 
 # recommend: the first ALS track of a user with history, with name and artist
 u=$(awk -F, 'NR==2{print $1}' "$TEST_TMP/personal.csv")

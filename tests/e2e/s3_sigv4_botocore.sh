@@ -8,7 +8,6 @@
 # keys with spaces / non-ASCII / reserved characters, multipart queries; path
 # and virtual addressing; with and without a session token; an explicit
 # default port.
-# sanitize: yes
 set -u
 "$PY" -c 'import botocore' 2>/dev/null || { echo "python3-botocore is not installed"; exit 77; }
 HERE=$(cd "$(dirname "$0")" && pwd)

@@ -62,6 +62,18 @@ $M als --factors 6 --iterations 5 --top-n 15 --alpha 3 --regularization 0.2
 $M similar --top-n 6
 sql "COPY (SELECT user_id, item_idx, score, rank FROM '$W/results/personal_als.parquet' ORDER BY user_idx, rank) TO '$T/personal.csv' (HEADER)"
 
+# a work directory without the catalog: a clear refusal, not a crash
+mkdir -p "$T/empty"
+if out=$($MUSREC_BIN --workdir "$T/empty" serve --port 0 2>&1); then echo "serve started without a catalog"; exit 1; fi
+echo "$out" | grep -q "items.parquet does not exist: run \`musrec preprocess\` first" || { echo "unclear message: $out"; exit 1; }
+# an index of another catalog: refused, naming the file
+mkdir -p "$T/stale/results" "$T/stale/data/preprocessed"
+cp "$P/items.parquet" "$T/stale/data/preprocessed/"
+head -c 64 "$W/results/similar_index.bin" > "$T/stale/results/similar_index.bin"
+if out=$($MUSREC_BIN --workdir "$T/stale" serve --port 0 2>&1); then echo "serve accepted a truncated similar index"; exit 1; fi
+echo "$out" | grep -q "similar_index.bin" || { echo "unclear message: $out"; exit 1; }
+echo "clear refusals: $(echo "$out" | tail -1)"
+
 port_file=$T/port
 $MUSREC_BIN --workdir "$W" --threads 2 serve --port 0 --port-file "$port_file" --drain-seconds 5 2>"$T/serve.log" &
 pid=$!
@@ -326,8 +338,36 @@ for _ in $(seq 50); do curl -s "$B/metrics" | grep -q 'reloads_total{result="err
 curl -s "$B/metrics" | grep -q 'musrec_reloads_total{result="error"} 1' || { echo "failed reload not counted"; exit 1; }
 curl -s "$B/popular?k=1" | grep -q "\"track_id\":$want," || { echo "old artifacts lost after a failed reload"; exit 1; }
 
-# SIGTERM: drains and exits 0
-kill -TERM $pid
+# SIGTERM drains: a request whose body is still arriving when the signal
+# comes is answered (with Connection: close), new connections are refused,
+# then the server exits 0
+$PY - "$B" "$pid" "$t1" <<'EOF'
+import sys, socket, os, signal, time
+base, pid, track = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+host, port = base.split("//")[1].split(":")
+body = ('{"user_id": 31337, "track_id": %s}' % track).encode()
+s = socket.create_connection((host, int(port)))
+s.sendall(b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.5)
+try:
+    socket.create_connection((host, int(port)), timeout=2).close()
+    sys.exit("a new connection was accepted while draining")
+except OSError:
+    pass
+s.sendall(body[10:])
+resp = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    resp += chunk
+head = resp.split(b"\r\n\r\n")[0].decode().lower()
+assert head.startswith("http/1.1 200"), resp[:300]
+assert "connection: close" in head, head
+assert b'"events":1' in resp, resp
+print("the request in flight during SIGTERM was answered:", resp.split(b"\r\n\r\n")[1].decode().strip())
+EOF
 rc=0; wait $pid || rc=$?
 trap - EXIT
 [ $rc = 0 ] || { echo "serve exited $rc after SIGTERM"; tail -5 "$T/serve.log"; exit 1; }
