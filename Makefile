@@ -66,13 +66,21 @@ run: deps $(BUILD)/musrec
 bench: deps $(BUILD)/musrec
 	@for b in bench/*.sh; do echo "== $$b"; MUSREC_BIN=$(abspath $(BUILD)/musrec) $$b || exit 1; done
 
-FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp -Isrc \
+# Fuzz targets: the library is compiled once with clang and coverage
+# instrumentation (fuzzer-no-link), then each fuzz/fuzz_*.c links against it.
+FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fopenmp -Isrc \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o)
+FUZZ_BIN   := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 fuzz: deps
-	@mkdir -p build-fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  echo "clang $$f -> build-fuzz/$$n"; \
-	  clang $(FUZZ_FLAGS) -o build-fuzz/$$n $$f $(LIB_SRC) $(LDLIBS) || exit 1; done
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+build-fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 install: $(BUILD)/musrec
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -278,9 +278,6 @@ static int catalog_write(const char *path, const catalog *c)
                                     {"name", MR_PQ_W_STRING, 0, 0, 0},
                                     {"name_clean", MR_PQ_W_STRING, 0, 0, 0}};
     int64_t *toff = mr_malloc((size_t)(c->n + 1) * 8);
-    int64_t tb = 0;
-    for (int t = 0; t < c->n_types; t++) tb += (int64_t)strlen(c->type_str[t]);
-    (void)tb;
     char *tbytes = NULL;
     int64_t tlen = 0;
     for (int64_t k = 0; k < c->n; k++) tlen += (int64_t)strlen(c->type_str[c->type[k]]);

@@ -44,17 +44,6 @@ int32_t mr_split_quantile_day(const mr_events *ev, double q)
     return d;
 }
 
-typedef struct {
-    int32_t item;
-    float w;
-} entry;
-
-static int cmp_entry(const void *a, const void *b)
-{
-    const entry *x = a, *y = b;
-    return (x->item > y->item) - (x->item < y->item);
-}
-
 int mr_split_matrix(const mr_events *ev, int64_t n_users, int64_t n_items, int32_t from, int32_t to,
                     mr_value_kind value, double half_life_days, mr_csr *out)
 {
@@ -83,9 +72,14 @@ int mr_split_matrix(const mr_events *ev, int64_t n_users, int64_t n_items, int32
     }
     for (int64_t u = 0; u < n_users; u++) indptr[u + 1] += indptr[u], ustart[u + 1] += ustart[u];
     int64_t nnz = indptr[n_users];
-    entry *ent = mr_malloc((size_t)(nnz ? nnz : 1) * sizeof *ent);
-    if (!ent) {
-        free(indptr), free(ustart);
+    /* rows filled in event order, then sorted by column with two counting
+     * sorts (a transpose and back: each scatters in row order, so the
+     * result's rows come out sorted), no comparisons */
+    mr_csr raw = {n_users, n_items, nnz, indptr, mr_malloc((size_t)(nnz ? nnz : 1) * 4),
+                  mr_malloc((size_t)(nnz ? nnz : 1) * 4)};
+    if (!raw.indices || !raw.data) {
+        free(ustart);
+        mr_csr_free(&raw);
         return MR_ENOMEM;
     }
     const double ln2 = 0.69314718055994530942;
@@ -96,62 +90,48 @@ int mr_split_matrix(const mr_events *ev, int64_t n_users, int64_t n_items, int32
             int64_t p = indptr[u];
             for (int64_t i = ustart[u]; i < ustart[u + 1]; i++) {
                 int32_t d = ev->day[i];
-                if (d >= from && d < to) ent[p++] = (entry){ev->item_idx[i], WEIGHT(d)};
+                if (d >= from && d < to) raw.indices[p] = ev->item_idx[i], raw.data[p++] = WEIGHT(d);
             }
         }
     } else {
         memcpy(ustart, indptr, (size_t)(n_users + 1) * 8);
         for (int64_t i = 0; i < n; i++) {
             int32_t d = ev->day[i];
-            if (d >= from && d < to) ent[ustart[ev->user_idx[i]]++] = (entry){ev->item_idx[i], WEIGHT(d)};
+            if (d >= from && d < to) {
+                int64_t p = ustart[ev->user_idx[i]]++;
+                raw.indices[p] = ev->item_idx[i], raw.data[p] = WEIGHT(d);
+            }
         }
     }
 #undef WEIGHT
-    /* sort rows, merge repeats; row u keeps len[u] entries at its start */
-    int64_t *len = ustart; /* reuse */
-#pragma omp parallel for schedule(dynamic, 4096)
+    free(ustart);
+    mr_csr t;
+    int rc = mr_csr_transpose(&raw, &t);
+    mr_csr_free(&raw);
+    if (rc) return rc;
+    rc = mr_csr_transpose(&t, out);
+    mr_csr_free(&t);
+    if (rc) return rc;
+    /* merge repeated (user, item) pairs: now adjacent within a row */
+    int64_t w = 0, start = 0;
+    int dup = 0;
+    for (int64_t k = 1; k < out->nnz && !dup; k++) dup = out->indices[k] == out->indices[k - 1];
+    if (!dup) return 0;
     for (int64_t u = 0; u < n_users; u++) {
-        entry *r = ent + indptr[u];
-        int64_t m = indptr[u + 1] - indptr[u];
-        if (m > 32) qsort(r, (size_t)m, sizeof *r, cmp_entry);
-        else
-            for (int64_t k = 1; k < m; k++) {
-                entry x = r[k];
-                int64_t j = k - 1;
-                while (j >= 0 && r[j].item > x.item) r[j + 1] = r[j], j--;
-                r[j + 1] = x;
+        int64_t e = out->indptr[u + 1], rs = w;
+        for (int64_t k = start; k < e; k++) {
+            if (w > rs && out->indices[w - 1] == out->indices[k]) {
+                if (value != MR_VALUE_ONE) out->data[w - 1] += out->data[k];
+            } else {
+                out->indices[w] = out->indices[k];
+                out->data[w] = out->data[k];
+                w++;
             }
-        int64_t w = 0;
-        for (int64_t k = 0; k < m; k++) {
-            if (w && r[w - 1].item == r[k].item) {
-                if (value != MR_VALUE_ONE) r[w - 1].w += r[k].w;
-            } else
-                r[w++] = r[k];
         }
-        len[u] = w;
+        start = e;
+        out->indptr[u + 1] = w;
     }
-    int64_t total = 0;
-    for (int64_t u = 0; u < n_users; u++) total += len[u];
-    out->n_rows = n_users;
-    out->n_cols = n_items;
-    out->nnz = total;
-    out->indptr = mr_malloc((size_t)(n_users + 1) * 8);
-    out->indices = mr_malloc((size_t)(total ? total : 1) * 4);
-    out->data = mr_malloc((size_t)(total ? total : 1) * 4);
-    if (!out->indptr || !out->indices || !out->data) {
-        free(ent), free(indptr), free(ustart);
-        mr_csr_free(out);
-        return MR_ENOMEM;
-    }
-    out->indptr[0] = 0;
-    for (int64_t u = 0; u < n_users; u++) out->indptr[u + 1] = out->indptr[u] + len[u];
-#pragma omp parallel for schedule(dynamic, 4096)
-    for (int64_t u = 0; u < n_users; u++) {
-        const entry *r = ent + indptr[u];
-        int64_t o = out->indptr[u];
-        for (int64_t k = 0; k < len[u]; k++) out->indices[o + k] = r[k].item, out->data[o + k] = r[k].w;
-    }
-    free(ent), free(indptr), free(ustart);
+    out->nnz = w;
     return 0;
 }
 

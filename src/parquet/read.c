@@ -665,7 +665,7 @@ static int decode_values(chunk_ctx *x, int encoding, const uint8_t *p, size_t le
     mr_pq_col *o = x->out;
     mr_pq_physical t = x->ci->physical;
     size_t w = (size_t)x->width, used;
-    uint8_t *dst = x->width ? (uint8_t *)o->values + (size_t)first_slot * w : NULL;
+    uint8_t *dst = x->width && o->values ? (uint8_t *)o->values + (size_t)first_slot * w : NULL; /* NULL only when n is 0 */
     char eb[24];
     int rc;
     switch (encoding) {
@@ -980,7 +980,7 @@ static int read_chunk(chunk_ctx *x)
         const uint8_t *data = page + lev;
         size_t dlen = ulen - lev;
         if (compressed) {
-            if (dlen > x->page_cap) {
+            if (dlen > x->page_cap || !x->page_buf) { /* never NULL, even for an empty page */
                 if ((rc = grow(x, (void **)&x->page_buf, &x->page_cap, dlen))) goto out;
             }
             if ((rc = mr_pq_decompress((mr_pq_codec)c->codec, page + lev, plen - lev, x->page_buf, dlen))) {

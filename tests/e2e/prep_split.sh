@@ -281,6 +281,15 @@ if "$MUSREC_BIN" gen --help >/dev/null 2>&1; then
   g="$TEST_TMP/gen"
   "$MUSREC_BIN" --workdir "$g" --quiet gen --scale 0.001
   "$MUSREC_BIN" --workdir "$g" preprocess 2>&1 | grep -E "precision|events encoded" || true
+  # a regression guard on the grouping (docs/preprocess.md has the figures
+  # per scale; at 0.001 it is about 0.96 / 0.93)
+  "$PY" - "$g/logs/logs_preprocess.json" <<'PYEOF'
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if "pairwise_precision" in l][-1]
+p, r = s["pairwise_precision"], s["pairwise_recall"]
+print(f"track groups on generated data: precision {p:.3f}, recall {r:.3f}")
+sys.exit(0 if p >= 0.90 and r >= 0.85 else 1)
+PYEOF
   "$MUSREC_BIN" --workdir "$g" --quiet split
   "$PY" - "$g" <<'EOF'
 import json, os, subprocess, sys
