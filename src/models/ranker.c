@@ -565,14 +565,23 @@ static int train_booster(const dataset *d, const char *objective, const mr_rank_
     if (!rc && XGBoosterSetParam(*out, "eta", buf)) rc = xgb_err("setting eta");
     snprintf(buf, sizeof buf, "%d", o->max_depth);
     if (!rc && XGBoosterSetParam(*out, "max_depth", buf)) rc = xgb_err("setting max_depth");
-    snprintf(buf, sizeof buf, "%d", o->threads);
-    if (!rc && XGBoosterSetParam(*out, "nthread", buf)) rc = xgb_err("setting nthread");
+    /* Training runs on one thread. XGBoost's hist updater opens thousands of
+     * short OpenMP regions per round; between them libgomp's default (active)
+     * wait keeps the idle thread spinning, which on 2 cores shared with
+     * anything else starves the working thread: at scale 0.01 on a loaded
+     * machine fitting both objectives took 44-54 s on 2 threads, 8 s on one
+     * (9 s on 2 with OMP_WAIT_POLICY=passive). One thread also makes the
+     * model independent of --threads (rank:ndcg differed in the 4th digit
+     * between 1 and 2 threads). Inference keeps every thread (predict()). */
+    if (!rc && XGBoosterSetParam(*out, "nthread", "1")) rc = xgb_err("setting nthread");
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)(o->seed & 0x7fffffff));
     if (!rc && XGBoosterSetParam(*out, "seed", buf)) rc = xgb_err("setting seed");
     if (!rc && XGBoosterSetStrFeatureInfo(*out, "feature_name", (const char **)mr_rank_feature_names, MR_RANK_NFEAT))
         rc = xgb_err("naming features");
     for (int it = 0; !rc && it < o->rounds; it++)
         if (XGBoosterUpdateOneIter(*out, it, dm)) rc = xgb_err("training");
+    snprintf(buf, sizeof buf, "%d", o->threads);
+    if (!rc && XGBoosterSetParam(*out, "nthread", buf)) rc = xgb_err("setting nthread for prediction");
     XGDMatrixFree(dm);
     if (rc) XGBoosterFree(*out);
     return rc;
