@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -587,19 +588,30 @@ static int train_booster(const dataset *d, const char *objective, const mr_rank_
     return rc;
 }
 
+/* Scores n dense rows in place (XGBoosterPredictFromDense): no DMatrix, so
+ * no copy of the block into XGBoost's sparse pages (4-6% of the step's
+ * time at scale 0.01). Same trees, same inputs, NaN as missing: the scores
+ * equal those of a DMatrix prediction (tests/e2e/rank_xgboost.sh compares
+ * them with Python xgboost's DMatrix path). */
 static int predict(BoosterHandle b, const float *x, int64_t n, float *out)
 {
     if (n == 0) return 0;
-    DMatrixHandle dm;
-    int rc = make_dmatrix(x, n, NULL, NULL, 0, &dm);
-    if (rc) return rc;
-    bst_ulong len = 0;
+    char arr[256];
+    snprintf(arr, sizeof arr,
+             "{\"data\": [%llu, true], \"shape\": [%lld, %d], \"typestr\": \"<f4\", \"version\": 3}",
+             (unsigned long long)(uintptr_t)x, (long long)n, MR_RANK_NFEAT);
+    static const char cfg[] = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, \"iteration_end\": 0, "
+                              "\"strict_shape\": false, \"missing\": NaN, \"cache_id\": 0}";
+    const bst_ulong *shape = NULL;
+    bst_ulong dim = 0;
     const float *res = NULL;
-    if (XGBoosterPredict(b, dm, 0, 0, 0, &len, &res)) rc = xgb_err("predicting");
-    else if ((int64_t)len != n) rc = mr_err(MR_EFORMAT, "XGBoost returned %llu predictions for %lld rows", (unsigned long long)len, (long long)n);
-    else memcpy(out, res, sizeof(float) * (size_t)n);
-    XGDMatrixFree(dm);
-    return rc;
+    if (XGBoosterPredictFromDense(b, arr, cfg, NULL, &shape, &dim, &res)) return xgb_err("predicting");
+    bst_ulong len = 1;
+    for (bst_ulong d = 0; d < dim; d++) len *= shape[d];
+    if ((int64_t)len != n)
+        return mr_err(MR_EFORMAT, "XGBoost returned %llu predictions for %lld rows", (unsigned long long)len, (long long)n);
+    memcpy(out, res, sizeof(float) * (size_t)n);
+    return 0;
 }
 
 /* Sorts one user's rows by score (desc, ties by item) into order[]. */
