@@ -21,8 +21,7 @@ static void put_escaped_byte(FILE *f, unsigned char c)
     }
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t mr_utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len;
@@ -48,7 +47,7 @@ void mr_json_str(FILE *f, const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s;
     fputc('"', f);
     for (size_t i = 0; i < len;) {
-        size_t k = utf8_seq(p + i, len - i);
+        size_t k = mr_utf8_seq(p + i, len - i);
         if (k == 0) { fputs("\xef\xbf\xbd", f); i++; continue; }
         if (k == 1) put_escaped_byte(f, p[i]);
         else fwrite(p + i, 1, k, f);

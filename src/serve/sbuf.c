@@ -1,5 +1,7 @@
 #include "serve/sbuf.h"
 
+#include "base/json.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -121,28 +123,6 @@ void mr_sbuf_f64(mr_sbuf *b, double v)
     mr_sbuf_put(b, tmp, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (2..4 bytes), or 0 if invalid
- * (overlong forms, surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 void mr_sbuf_json_str(mr_sbuf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -173,7 +153,7 @@ void mr_sbuf_json_str(mr_sbuf *b, const char *s, size_t len)
             i++;
             continue;
         }
-        size_t k = utf8_seq(p + i, len - i);
+        size_t k = mr_utf8_seq(p + i, len - i);
         if (k == 0) {
             memcpy(o, "\xef\xbf\xbd", 3);
             o += 3;

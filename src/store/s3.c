@@ -34,6 +34,7 @@
 #include "base/err.h"
 #include "base/fs.h"
 #include "base/log.h"
+#include "base/strbuf.h"
 
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define MIN_PART_SIZE (5 * 1024 * 1024) /* S3's smallest part but the last */
@@ -54,47 +55,6 @@ struct mr_s3 {
 };
 
 /* ---- small strings ---------------------------------------------------- */
-
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int oom;
-} buf;
-
-static void buf_add(buf *b, const void *p, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (b->n + n + 1 > cap) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, p, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-static void buf_str(buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-static void buf_fmt(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_fmt(buf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (n > 0) buf_add(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-static void buf_free(buf *b)
-{
-    free(b->s);
-    memset(b, 0, sizeof *b);
-}
 
 static char *dupn(const char *s, size_t n)
 {
@@ -147,44 +107,44 @@ static const char *xml_find(const char *p, const char *end, const char *tag, con
     return NULL;
 }
 
-static void utf8_put(buf *b, unsigned long cp)
+static void utf8_put(mr_strbuf *b, unsigned long cp)
 {
     char u[4];
-    if (cp < 0x80) u[0] = (char)cp, buf_add(b, u, 1);
-    else if (cp < 0x800) u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 63)), buf_add(b, u, 2);
+    if (cp < 0x80) u[0] = (char)cp, mr_strbuf_add(b, u, 1);
+    else if (cp < 0x800) u[0] = (char)(0xC0 | cp >> 6), u[1] = (char)(0x80 | (cp & 63)), mr_strbuf_add(b, u, 2);
     else if (cp < 0x10000)
         u[0] = (char)(0xE0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 63)),
-        u[2] = (char)(0x80 | (cp & 63)), buf_add(b, u, 3);
+        u[2] = (char)(0x80 | (cp & 63)), mr_strbuf_add(b, u, 3);
     else
         u[0] = (char)(0xF0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 63)),
-        u[2] = (char)(0x80 | (cp >> 6 & 63)), u[3] = (char)(0x80 | (cp & 63)), buf_add(b, u, 4);
+        u[2] = (char)(0x80 | (cp >> 6 & 63)), u[3] = (char)(0x80 | (cp & 63)), mr_strbuf_add(b, u, 4);
 }
 
 /* Text content with the five entities and numeric references decoded. */
 static char *xml_text(const char *b, const char *e)
 {
-    buf o = {0};
-    buf_add(&o, "", 0);
+    mr_strbuf o = {0};
+    mr_strbuf_add(&o, "", 0);
     for (const char *p = b; p < e;) {
         if (*p != '&') {
             const char *amp = memchr(p, '&', (size_t)(e - p));
             const char *stop = amp ? amp : e;
-            buf_add(&o, p, (size_t)(stop - p));
+            mr_strbuf_add(&o, p, (size_t)(stop - p));
             p = stop;
             continue;
         }
         const char *semi = memchr(p, ';', (size_t)(e - p) < 12 ? (size_t)(e - p) : 12);
         if (!semi) {
-            buf_add(&o, p++, 1);
+            mr_strbuf_add(&o, p++, 1);
             continue;
         }
         size_t n = (size_t)(semi - p - 1);
         const char *name = p + 1;
-        if (n == 3 && !memcmp(name, "amp", 3)) buf_str(&o, "&");
-        else if (n == 2 && !memcmp(name, "lt", 2)) buf_str(&o, "<");
-        else if (n == 2 && !memcmp(name, "gt", 2)) buf_str(&o, ">");
-        else if (n == 4 && !memcmp(name, "quot", 4)) buf_str(&o, "\"");
-        else if (n == 4 && !memcmp(name, "apos", 4)) buf_str(&o, "'");
+        if (n == 3 && !memcmp(name, "amp", 3)) mr_strbuf_puts(&o, "&");
+        else if (n == 2 && !memcmp(name, "lt", 2)) mr_strbuf_puts(&o, "<");
+        else if (n == 2 && !memcmp(name, "gt", 2)) mr_strbuf_puts(&o, ">");
+        else if (n == 4 && !memcmp(name, "quot", 4)) mr_strbuf_puts(&o, "\"");
+        else if (n == 4 && !memcmp(name, "apos", 4)) mr_strbuf_puts(&o, "'");
         else if (n >= 2 && name[0] == '#') {
             char num[16];
             memcpy(num, name + 1, n - 1);
@@ -192,10 +152,10 @@ static char *xml_text(const char *b, const char *e)
             char *endp;
             unsigned long cp = num[0] == 'x' || num[0] == 'X' ? strtoul(num + 1, &endp, 16)
                                                               : strtoul(num, &endp, 10);
-            if (*endp || cp > 0x10FFFF) buf_add(&o, p, (size_t)(semi - p + 1));
+            if (*endp || cp > 0x10FFFF) mr_strbuf_add(&o, p, (size_t)(semi - p + 1));
             else utf8_put(&o, cp);
         } else {
-            buf_add(&o, p, (size_t)(semi - p + 1));
+            mr_strbuf_add(&o, p, (size_t)(semi - p + 1));
         }
         p = semi + 1;
     }
@@ -440,21 +400,21 @@ static int build_signed(mr_s3 *s, const char *method, const char *key, const mr_
         signed_free(out);
         return MR_ENOMEM;
     }
-    buf path = {0}, host = {0};
-    buf_str(&path, s->base_path);
+    mr_strbuf path = {0}, host = {0};
+    mr_strbuf_puts(&path, s->base_path);
     if (s->virtual_host) {
-        buf_fmt(&host, "%s.%s", s->bucket, s->authority);
-        buf_str(&path, "/");
-        buf_str(&path, ekey);
+        mr_strbuf_printf(&host, "%s.%s", s->bucket, s->authority);
+        mr_strbuf_puts(&path, "/");
+        mr_strbuf_puts(&path, ekey);
     } else {
-        buf_str(&host, s->authority);
+        mr_strbuf_puts(&host, s->authority);
         char *eb = mr_sigv4_uri_encode(s->bucket, 0);
-        buf_str(&path, "/");
-        buf_str(&path, eb ? eb : "");
+        mr_strbuf_puts(&path, "/");
+        mr_strbuf_puts(&path, eb ? eb : "");
         free(eb);
         if (key) {
-            buf_str(&path, "/");
-            buf_str(&path, ekey);
+            mr_strbuf_puts(&path, "/");
+            mr_strbuf_puts(&path, ekey);
         }
     }
     free(ekey);
@@ -478,12 +438,12 @@ static int build_signed(mr_s3 *s, const char *method, const char *key, const mr_
             out->auth = so.authorization;
             so.authorization = NULL;
             mr_sigv4_out_free(&so);
-            buf url = {0};
-            buf_fmt(&url, "%s://%s", s->scheme, host.s);
-            buf_str(&url, path.s);
+            mr_strbuf url = {0};
+            mr_strbuf_printf(&url, "%s://%s", s->scheme, host.s);
+            mr_strbuf_puts(&url, path.s);
             if (*out->query) {
-                buf_str(&url, "?");
-                buf_str(&url, out->query);
+                mr_strbuf_puts(&url, "?");
+                mr_strbuf_puts(&url, out->query);
             }
             out->url = url.s;
             out->host = host.s;
@@ -492,8 +452,8 @@ static int build_signed(mr_s3 *s, const char *method, const char *key, const mr_
         }
     }
     free(h);
-    buf_free(&path);
-    buf_free(&host);
+    mr_strbuf_free(&path);
+    mr_strbuf_free(&host);
     if (rc) signed_free(out);
     return rc;
 }
@@ -542,7 +502,7 @@ typedef struct {
     long status;
     CURLcode curl_rc;
     char curl_err[CURL_ERROR_SIZE];
-    buf body;          /* 2xx body when no sink; error bodies always */
+    mr_strbuf body;          /* 2xx body when no sink; error bodies always */
     char etag[128];
     char date[64];
     int64_t content_length;
@@ -560,7 +520,7 @@ typedef struct {
 
 static void resp_reset(resp *r, mr_s3 *s, const req *rq)
 {
-    buf_free(&r->body);
+    mr_strbuf_free(&r->body);
     memset(r, 0, sizeof *r);
     r->content_length = r->cr_start = r->cr_total = -1;
     r->s = s;
@@ -666,7 +626,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
         return n;
     }
     if (!(st >= 200 && st < 300) && r->body.n + n > ERR_BODY_CAP) return n; /* keep the head */
-    buf_add(&r->body, p, n);
+    mr_strbuf_add(&r->body, p, n);
     return r->body.oom ? 0 : n;
 }
 
@@ -738,22 +698,22 @@ static int perform(mr_s3 *s, const req *rq, resp *r)
     snprintf(line, sizeof line, "x-amz-content-sha256: %s", sr.payload_hash);
     hl = curl_slist_append(hl, line);
     if (*s->token) {
-        buf t = {0};
-        buf_fmt(&t, "x-amz-security-token: ");
-        buf_str(&t, s->token);
+        mr_strbuf t = {0};
+        mr_strbuf_printf(&t, "x-amz-security-token: ");
+        mr_strbuf_puts(&t, s->token);
         hl = curl_slist_append(hl, t.s ? t.s : "");
-        buf_free(&t);
+        mr_strbuf_free(&t);
     }
     for (int i = 0; i < rq->nh; i++) {
         snprintf(line, sizeof line, "%s: %s", rq->hdr[i].name, rq->hdr[i].value);
         hl = curl_slist_append(hl, line);
     }
     {
-        buf a = {0};
-        buf_str(&a, "Authorization: ");
-        buf_str(&a, sr.auth);
+        mr_strbuf a = {0};
+        mr_strbuf_puts(&a, "Authorization: ");
+        mr_strbuf_puts(&a, sr.auth);
         hl = curl_slist_append(hl, a.s ? a.s : "");
-        buf_free(&a);
+        mr_strbuf_free(&a);
     }
     hl = curl_slist_append(hl, "Expect:");
     if (!strcmp(rq->method, "POST")) hl = curl_slist_append(hl, "Content-Type: application/xml");
@@ -973,7 +933,7 @@ static int request(mr_s3 *s, const req *rq, resp *r)
         if (out == OUT_OK) return 0;
         if (out == OUT_FAIL || attempt >= s->max_attempts) {
             rc = fail_message(s, rq, r, attempt);
-            buf_free(&r->body);
+            mr_strbuf_free(&r->body);
             return rc;
         }
         if (rq->prog && r->sent) mr_progress_add(rq->prog, -r->sent);
@@ -1016,7 +976,7 @@ int mr_s3_head(mr_s3 *s, const char *key, mr_s3_object *o)
         resp r2;
         int rc2 = request(s, &rq, &r2);
         if (rc2 == 0) {
-            buf_free(&r2.body);
+            mr_strbuf_free(&r2.body);
             if (saved) mr_err_set_msg(saved);
         }
         else rc = rc2;
@@ -1024,7 +984,7 @@ int mr_s3_head(mr_s3 *s, const char *key, mr_s3_object *o)
     } else if (!rc) {
         obj_from_resp(&r, o);
         /* Last-Modified is not kept by on_header; HEAD users need size and ETag. */
-        buf_free(&r.body);
+        mr_strbuf_free(&r.body);
     }
     free(what);
     return rc;
@@ -1057,7 +1017,7 @@ int mr_s3_get(mr_s3 *s, const char *key, int64_t off, int64_t len, char **data, 
     int rc = request(s, &rq, &r);
     free(what);
     if (rc) return rc;
-    if (!r.body.s) buf_add(&r.body, "", 0);
+    if (!r.body.s) mr_strbuf_add(&r.body, "", 0);
     if (r.body.oom) return mr_err(MR_ENOMEM, "out of memory reading s3://%s/%s", s->bucket, key);
     *data = r.body.s;
     if (n) *n = r.body.n;
@@ -1071,7 +1031,7 @@ int mr_s3_put(mr_s3 *s, const char *key, const void *data, size_t n)
     req rq = {.method = "PUT", .key = key, .body = data, .body_len = n, .body_fd = -1, .sink_fd = -1, .what = what};
     resp r;
     int rc = request(s, &rq, &r);
-    if (!rc) buf_free(&r.body);
+    if (!rc) mr_strbuf_free(&r.body);
     free(what);
     return rc;
 }
@@ -1083,7 +1043,7 @@ int mr_s3_delete(mr_s3 *s, const char *key)
     req rq = {.method = "DELETE", .key = key, .body_fd = -1, .sink_fd = -1, .what = what};
     resp r;
     int rc = request(s, &rq, &r);
-    if (!rc) buf_free(&r.body);
+    if (!rc) mr_strbuf_free(&r.body);
     free(what);
     return rc;
 }
@@ -1112,7 +1072,7 @@ int mr_s3_list(mr_s3 *s, const char *prefix, int max_keys,
         const char *b = r.body.s ? r.body.s : "", *end = b + r.body.n;
         const char *vb, *ve;
         if (!xml_find(b, end, "ListBucketResult", &vb, &ve)) {
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             rc = mr_err(MR_EFORMAT, "%s: the server's answer is not a ListBucketResult document", what);
             break;
         }
@@ -1147,7 +1107,7 @@ int mr_s3_list(mr_s3 *s, const char *prefix, int max_keys,
         char trunc[16], next[1024];
         xml_get(vb, (size_t)(ve - vb), "IsTruncated", trunc, sizeof trunc);
         xml_get(vb, (size_t)(ve - vb), "NextContinuationToken", next, sizeof next);
-        buf_free(&r.body);
+        mr_strbuf_free(&r.body);
         if (rc || strcmp(trunc, "true") != 0 || (max_keys > 0 && listed >= max_keys)) break;
         if (!*next) {
             rc = mr_err(MR_EFORMAT, "%s: the listing is truncated but has no NextContinuationToken", what);
@@ -1180,7 +1140,7 @@ static int put_file_range(mr_s3 *s, const char *key, int fd, const char *path, i
     rc = request(s, &rq, &r);
     if (rc) return rc;
     if (etag) snprintf(etag, 128, "%s", r.etag);
-    buf_free(&r.body);
+    mr_strbuf_free(&r.body);
     return 0;
 }
 
@@ -1218,7 +1178,7 @@ int mr_s3_upload_file(mr_s3 *s, const char *key, const char *path, mr_progress *
         rc = request(s, &rq, &r);
         if (!rc) {
             xml_get(r.body.s, r.body.n, "UploadId", upload_id, sizeof upload_id);
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             if (!*upload_id) rc = mr_err(MR_EFORMAT, "%s: CreateMultipartUpload answered without an UploadId", w ? w : what);
         }
         free(w);
@@ -1226,8 +1186,8 @@ int mr_s3_upload_file(mr_s3 *s, const char *key, const char *path, mr_progress *
     }
     MR_LOG(MR_LOG_DEBUG, "multipart upload", MR_S("key", key), MR_I("bytes", size), MR_I("parts", nparts),
            MR_I("part_size", part));
-    buf xml = {0};
-    buf_str(&xml, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+    mr_strbuf xml = {0};
+    mr_strbuf_puts(&xml, "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
     for (int i = 0; i < nparts && !rc; i++) {
         char num[16], etag[128], w[64];
         snprintf(num, sizeof num, "%d", i + 1);
@@ -1235,16 +1195,16 @@ int mr_s3_upload_file(mr_s3 *s, const char *key, const char *path, mr_progress *
         int64_t off = (int64_t)i * part, len = size - off < part ? size - off : part;
         char *pw = what_of(s, "UploadPart", key);
         snprintf(w, sizeof w, " part %d/%d", i + 1, nparts);
-        buf pwhat = {0};
-        buf_str(&pwhat, pw ? pw : what);
-        buf_str(&pwhat, w);
+        mr_strbuf pwhat = {0};
+        mr_strbuf_puts(&pwhat, pw ? pw : what);
+        mr_strbuf_puts(&pwhat, w);
         free(pw);
         rc = put_file_range(s, key, fd, path, off, len, q, 2, p, pwhat.s ? pwhat.s : what, etag);
-        buf_free(&pwhat);
+        mr_strbuf_free(&pwhat);
         if (!rc && !*etag) rc = mr_err(MR_EFORMAT, "%s: part %d was stored without an ETag", what, i + 1);
-        if (!rc) buf_fmt(&xml, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, etag);
+        if (!rc) mr_strbuf_printf(&xml, "<Part><PartNumber>%d</PartNumber><ETag>\"%s\"</ETag></Part>", i + 1, etag);
     }
-    buf_str(&xml, "</CompleteMultipartUpload>");
+    mr_strbuf_puts(&xml, "</CompleteMultipartUpload>");
     if (!rc && xml.oom) rc = mr_err(MR_ENOMEM, "out of memory completing %s", what);
     if (!rc) {
         mr_sigv4_param q[] = {{"uploadId", upload_id}};
@@ -1258,11 +1218,11 @@ int mr_s3_upload_file(mr_s3 *s, const char *key, const char *path, mr_progress *
             char code[96] = "";
             if (r.body.s && strstr(r.body.s, "<Error>")) xml_get(r.body.s, r.body.n, "Code", code, sizeof code);
             if (*code) rc = mr_err(MR_ENET, "%s: the server failed to assemble the parts (%s)", w ? w : what, code);
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
         }
         free(w);
     }
-    buf_free(&xml);
+    mr_strbuf_free(&xml);
     if (rc) {
         /* Abort, so the parts do not stay in the bucket (and on the bill). */
         char *saved = mr_strdup(mr_errmsg());
@@ -1270,7 +1230,7 @@ int mr_s3_upload_file(mr_s3 *s, const char *key, const char *path, mr_progress *
         char *w = what_of(s, "AbortMultipartUpload", key);
         req rq = {.method = "DELETE", .key = key, .q = q, .nq = 1, .body_fd = -1, .sink_fd = -1, .what = w ? w : what};
         resp r;
-        if (request(s, &rq, &r) == 0) buf_free(&r.body);
+        if (request(s, &rq, &r) == 0) mr_strbuf_free(&r.body);
         else MR_LOG(MR_LOG_WARN, "cannot abort the multipart upload", MR_S("key", key), MR_S("error", mr_errmsg()));
         free(w);
         if (saved) mr_err_set_msg(saved);
@@ -1401,19 +1361,19 @@ struct seg_shared {
 /* State sidecar: "ETAG\nSIZE\n" then "seg A B DONE\n" per range. */
 static int seg_save(seg_shared *sh)
 {
-    buf b = {0};
-    buf_fmt(&b, "%s\n%lld\n", sh->obj->etag, (long long)sh->obj->size);
+    mr_strbuf b = {0};
+    mr_strbuf_printf(&b, "%s\n%lld\n", sh->obj->etag, (long long)sh->obj->size);
     for (int i = 0; i < sh->nseg; i++)
-        buf_fmt(&b, "seg %lld %lld %lld\n", (long long)sh->segs[i].a, (long long)sh->segs[i].b,
+        mr_strbuf_printf(&b, "seg %lld %lld %lld\n", (long long)sh->segs[i].a, (long long)sh->segs[i].b,
                 (long long)__atomic_load_n(&sh->segs[i].done, __ATOMIC_RELAXED));
     if (b.oom) {
-        buf_free(&b);
+        mr_strbuf_free(&b);
         return MR_ENOMEM;
     }
     /* the bytes first, then the claim that they are there */
     fdatasync(sh->fd);
     int rc = mr_write_file_atomic(sh->state_path, b.s, b.n);
-    buf_free(&b);
+    mr_strbuf_free(&b);
     return rc;
 }
 
@@ -1484,20 +1444,20 @@ static void *seg_worker(void *arg)
             break;
         }
         if (r.cancelled) {
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             break;
         }
         if (r.no_ranges) {
             __atomic_store_n(&sh->fallback, 1, __ATOMIC_RELAXED);
             __atomic_store_n(&sh->cancel, 1, __ATOMIC_RELAXED);
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             break;
         }
         int outcome = classify(&r);
         if (r.status == 412 || (outcome == OUT_OK && r.etag[0] && strcmp(r.etag, sh->obj->etag) != 0)) {
             __atomic_store_n(&sh->changed, 1, __ATOMIC_RELAXED);
             __atomic_store_n(&sh->cancel, 1, __ATOMIC_RELAXED);
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             break;
         }
         if (outcome == OUT_OK && g->done < g->b - g->a) {
@@ -1507,17 +1467,17 @@ static void *seg_worker(void *arg)
             outcome = OUT_RETRY;
         }
         if (outcome == OUT_OK) {
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             break;
         }
         if (outcome == OUT_FAIL || attempt >= s->max_attempts) {
             rc = fail_message(s, &rq, &r, attempt);
             seg_fail(sh, rc, mr_errmsg());
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             break;
         }
         backoff(s, &rq, &r, attempt);
-        buf_free(&r.body);
+        mr_strbuf_free(&r.body);
     }
     pthread_mutex_lock(&sh->mu);
     sh->retries += s->retries;
@@ -1762,7 +1722,7 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
                       (outcome == OUT_OK && r.etag[0] && strcmp(r.etag, obj->etag) != 0);
         if (changed) {
             /* The object was replaced since the .part was started. */
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             if (++info->restarts > 2) {
                 rc = mr_err(MR_ENET, "%s: the object keeps changing during the download", what);
                 goto out;
@@ -1793,16 +1753,16 @@ int mr_s3_download(mr_s3 *s, const char *key, const char *path, const mr_s3_obje
             outcome = OUT_RETRY;
         }
         if (outcome == OUT_OK) {
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             break;
         }
         if (outcome == OUT_FAIL || attempt >= s->max_attempts) {
             rc = fail_message(s, &rq, &r, attempt);
-            buf_free(&r.body);
+            mr_strbuf_free(&r.body);
             goto out;
         }
         backoff(s, &rq, &r, attempt);
-        buf_free(&r.body);
+        mr_strbuf_free(&r.body);
     }
 
 complete:;

@@ -12,35 +12,9 @@
 #include <openssl/hmac.h>
 
 #include "base/err.h"
+#include "base/strbuf.h"
 
-/* A growable string for building canonical requests. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
-
-static void sb_putn(sbuf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->n + n + 1 > cap) cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns) {
-            b->oom = 1;
-            return;
-        }
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-static void sb_puts(sbuf *b, const char *s) { sb_putn(b, s, strlen(s)); }
-static void sb_putc(sbuf *b, char c) { sb_putn(b, &c, 1); }
-static char *sb_take(sbuf *b)
+static char *sb_take(mr_strbuf *b)
 {
     if (b->oom || !b->s) {
         free(b->s);
@@ -179,8 +153,8 @@ char *mr_sigv4_query(const mr_sigv4_param *params, int n)
 {
     kv *pairs = mr_calloc(n > 0 ? (size_t)n : 1, sizeof *pairs);
     if (!pairs) return NULL;
-    sbuf b = {0};
-    sb_puts(&b, "");
+    mr_strbuf b = {0};
+    mr_strbuf_puts(&b, "");
     int ok = 1;
     for (int i = 0; i < n; i++) {
         pairs[i].name = mr_sigv4_uri_encode(params[i].name, 0);
@@ -190,10 +164,10 @@ char *mr_sigv4_query(const mr_sigv4_param *params, int n)
     if (ok) {
         qsort(pairs, (size_t)n, sizeof *pairs, kv_cmp);
         for (int i = 0; i < n; i++) {
-            if (i) sb_putc(&b, '&');
-            sb_puts(&b, pairs[i].name);
-            sb_putc(&b, '=');
-            sb_puts(&b, pairs[i].value);
+            if (i) mr_strbuf_putc(&b, '&');
+            mr_strbuf_puts(&b, pairs[i].name);
+            mr_strbuf_putc(&b, '=');
+            mr_strbuf_puts(&b, pairs[i].value);
         }
     }
     for (int i = 0; i < n; i++) {
@@ -217,7 +191,7 @@ void mr_sigv4_amz_date(time_t t, char buf[17])
 
 /* Appends a header value trimmed and with runs of whitespace collapsed to
  * one space (the spec's Trimall, as botocore does it). */
-static void put_trimmed(sbuf *b, const char *v)
+static void put_trimmed(mr_strbuf *b, const char *v)
 {
     int pending_space = 0, any = 0;
     for (const char *p = v; *p; p++) {
@@ -225,9 +199,9 @@ static void put_trimmed(sbuf *b, const char *v)
             pending_space = any;
             continue;
         }
-        if (pending_space) sb_putc(b, ' ');
+        if (pending_space) mr_strbuf_putc(b, ' ');
         pending_space = 0;
-        sb_putc(b, *p);
+        mr_strbuf_putc(b, *p);
         any = 1;
     }
 }
@@ -273,33 +247,33 @@ int mr_sigv4_sign(const mr_sigv4_req *r, mr_sigv4_out *out)
             order[j - 1] = t;
         }
 
-    sbuf cr = {0}, signed_h = {0}, sts = {0}, auth = {0};
+    mr_strbuf cr = {0}, signed_h = {0}, sts = {0}, auth = {0};
     if (!rc) {
-        sb_puts(&cr, r->method);
-        sb_putc(&cr, '\n');
-        sb_puts(&cr, r->canonical_uri && *r->canonical_uri ? r->canonical_uri : "/");
-        sb_putc(&cr, '\n');
-        sb_puts(&cr, r->canonical_query ? r->canonical_query : "");
-        sb_putc(&cr, '\n');
+        mr_strbuf_puts(&cr, r->method);
+        mr_strbuf_putc(&cr, '\n');
+        mr_strbuf_puts(&cr, r->canonical_uri && *r->canonical_uri ? r->canonical_uri : "/");
+        mr_strbuf_putc(&cr, '\n');
+        mr_strbuf_puts(&cr, r->canonical_query ? r->canonical_query : "");
+        mr_strbuf_putc(&cr, '\n');
         for (int k = 0; k < n; k++) {
             const char *name = names[order[k]];
             int first = k == 0 || strcmp(names[order[k - 1]], name) != 0;
             if (first) {
-                if (k) sb_putc(&cr, '\n');
-                sb_puts(&cr, name);
-                sb_putc(&cr, ':');
-                if (signed_h.n) sb_putc(&signed_h, ';');
-                sb_puts(&signed_h, name);
+                if (k) mr_strbuf_putc(&cr, '\n');
+                mr_strbuf_puts(&cr, name);
+                mr_strbuf_putc(&cr, ':');
+                if (signed_h.n) mr_strbuf_putc(&signed_h, ';');
+                mr_strbuf_puts(&signed_h, name);
             } else {
-                sb_putc(&cr, ',');
+                mr_strbuf_putc(&cr, ',');
             }
             put_trimmed(&cr, r->headers[order[k]].value ? r->headers[order[k]].value : "");
         }
-        sb_puts(&cr, "\n\n");
-        sb_puts(&signed_h, "");
-        sb_puts(&cr, signed_h.s);
-        sb_putc(&cr, '\n');
-        sb_puts(&cr, r->payload_hash);
+        mr_strbuf_puts(&cr, "\n\n");
+        mr_strbuf_puts(&signed_h, "");
+        mr_strbuf_puts(&cr, signed_h.s);
+        mr_strbuf_putc(&cr, '\n');
+        mr_strbuf_puts(&cr, r->payload_hash);
         if (cr.oom || signed_h.oom) rc = mr_err(MR_ENOMEM, "out of memory while signing an S3 request");
     }
     if (!rc) {
@@ -307,14 +281,14 @@ int mr_sigv4_sign(const mr_sigv4_req *r, mr_sigv4_out *out)
         memcpy(date, r->amz_date, 8);
         date[8] = 0;
         mr_sha256_hex(cr.s, cr.n, cr_hash);
-        sb_puts(&sts, "AWS4-HMAC-SHA256\n");
-        sb_puts(&sts, r->amz_date);
-        sb_putc(&sts, '\n');
+        mr_strbuf_puts(&sts, "AWS4-HMAC-SHA256\n");
+        mr_strbuf_puts(&sts, r->amz_date);
+        mr_strbuf_putc(&sts, '\n');
         char scope[256];
         snprintf(scope, sizeof scope, "%s/%s/%s/aws4_request", date, r->region, r->service);
-        sb_puts(&sts, scope);
-        sb_putc(&sts, '\n');
-        sb_puts(&sts, cr_hash);
+        mr_strbuf_puts(&sts, scope);
+        mr_strbuf_putc(&sts, '\n');
+        mr_strbuf_puts(&sts, cr_hash);
 
         /* kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request") */
         size_t sl = strlen(r->secret_key);
@@ -335,14 +309,14 @@ int mr_sigv4_sign(const mr_sigv4_req *r, mr_sigv4_out *out)
             mr_hmac_sha256(k, 32, sts.s, sts.n, sig);
             memset(k, 0, sizeof k);
             mr_hex(sig, 32, out->signature);
-            sb_puts(&auth, "AWS4-HMAC-SHA256 Credential=");
-            sb_puts(&auth, r->access_key);
-            sb_putc(&auth, '/');
-            sb_puts(&auth, scope);
-            sb_puts(&auth, ", SignedHeaders=");
-            sb_puts(&auth, signed_h.s);
-            sb_puts(&auth, ", Signature=");
-            sb_puts(&auth, out->signature);
+            mr_strbuf_puts(&auth, "AWS4-HMAC-SHA256 Credential=");
+            mr_strbuf_puts(&auth, r->access_key);
+            mr_strbuf_putc(&auth, '/');
+            mr_strbuf_puts(&auth, scope);
+            mr_strbuf_puts(&auth, ", SignedHeaders=");
+            mr_strbuf_puts(&auth, signed_h.s);
+            mr_strbuf_puts(&auth, ", Signature=");
+            mr_strbuf_puts(&auth, out->signature);
         }
     }
     for (int i = 0; i < n; i++) free(names[i]);
