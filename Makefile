@@ -72,6 +72,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined -fopenmp -Isrc \
               $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_OBJ   := $(LIB_SRC:%.c=build-fuzz/%.o)
 FUZZ_BIN   := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
+.SECONDARY: $(FUZZ_OBJ)
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 
