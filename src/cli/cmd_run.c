@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/fs.h"
@@ -90,6 +92,25 @@ static int call_command(mr_ctx *ctx, const char *name, int argc, char **argv)
     return c->fn(ctx, argc, argv);
 }
 
+/* Runs a step with its stdout discarded: evaluate prints the comparison
+ * table, which `run` prints once at the very end instead. */
+static int call_command_silently(mr_ctx *ctx, const char *name, int argc, char **argv)
+{
+    fflush(stdout);
+    int saved = dup(1), devnull = open("/dev/null", O_WRONLY);
+    if (saved < 0 || devnull < 0 || dup2(devnull, 1) < 0) {
+        if (saved >= 0) close(saved);
+        if (devnull >= 0) close(devnull);
+        return call_command(ctx, name, argc, argv);
+    }
+    int st = call_command(ctx, name, argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(devnull);
+    return st;
+}
+
 /* Prints results/models_comparison.parquet as a table (after evaluate). */
 static void print_comparison(const mr_ctx *ctx)
 {
@@ -104,7 +125,7 @@ static void print_comparison(const mr_ctx *ctx)
     int idx[NC];
     for (int c = 0; c < NC; c++) idx[c] = mr_pq_find(r, cols[c]);
     printf("\nmodel comparison (%s)\n", path);
-    for (int c = 0; c < NC; c++) printf(c == 0 ? "%-12s" : c == 1 ? "%5s" : "%11s", cols[c]);
+    for (int c = 0; c < NC; c++) printf(c == 0 ? "%-16s" : c == 1 ? "%5s" : "%11s", cols[c]);
     putchar('\n');
     for (int rg = 0; rg < mr_pq_num_row_groups(r); rg++) {
         mr_pq_col col[NC];
@@ -116,9 +137,9 @@ static void print_comparison(const mr_ctx *ctx)
             for (int c = 0; c < NC; c++) {
                 const mr_pq_column_info *ci = idx[c] >= 0 ? mr_pq_column(r, idx[c]) : NULL;
                 if (!ci || (col[c].valid && !col[c].valid[row])) {
-                    printf(c == 0 ? "%-12s" : c == 1 ? "%5s" : "%11s", "-");
+                    printf(c == 0 ? "%-16s" : c == 1 ? "%5s" : "%11s", "-");
                 } else if (ci->physical == MR_PQ_BYTE_ARRAY) {
-                    printf("%-12.*s", (int)(col[c].offsets[row + 1] - col[c].offsets[row]),
+                    printf("%-16.*s", (int)(col[c].offsets[row + 1] - col[c].offsets[row]),
                            (const char *)col[c].bytes + col[c].offsets[row]);
                 } else if (ci->physical == MR_PQ_INT32) {
                     printf("%5d", ((int32_t *)col[c].values)[row]);
@@ -207,7 +228,8 @@ int mr_cmd_run(mr_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "musrec run: step %d/%d: %s\n", i + 1, N_STEPS, s->name);
         char *step_argv[] = {(char *)s->name, NULL};
         double t0 = mr_now();
-        int st = call_command(ctx, s->name, 1, step_argv);
+        int st = strcmp(s->name, "evaluate") == 0 ? call_command_silently(ctx, s->name, 1, step_argv)
+                                                               : call_command(ctx, s->name, 1, step_argv);
         if (st != 0) {
             fprintf(stderr,
                     "musrec run: step %s failed (see above and %s/logs/logs_%s.json); outputs of earlier "
