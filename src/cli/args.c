@@ -172,9 +172,11 @@ int mr_step_end(mr_ctx *ctx, mr_step *s, int rc)
 {
     double secs = mr_now() - s->t0;
     int64_t rss = mr_peak_rss();
-    mr_field f[] = {MR_S("step", s->name), MR_B("ok", rc == 0), MR_F("seconds", secs),
-                    MR_I("peak_rss_bytes", rss), MR_S("error", rc ? mr_errmsg() : NULL)};
-    int nf = rc ? 5 : 4;
+    /* the step's name is the line's "step"; peak RSS is the process's, so
+     * inside `musrec run` it is the peak of this step and the ones before */
+    mr_field f[] = {MR_B("ok", rc == 0), MR_F("seconds", secs), MR_I("peak_rss_bytes", rss),
+                    MR_S("error", rc ? mr_errmsg() : NULL)};
+    int nf = rc ? 4 : 3;
     if (rc) mr_log_write(MR_LOG_ERROR, mr_errmsg(), NULL, 0);
     mr_log_write(MR_LOG_DEBUG, "end", f, nf);
     mr_log_main(ctx->workdir, rc ? "step failed" : "step done", f, nf);
