@@ -4,7 +4,7 @@
 # Without root it prints the apt-get line to run and stops.
 set -e
 cd "$(dirname "$0")/.."
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libomp-14-dev
   libopenblas-dev liblapacke-dev libxgboost-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libcjson-dev
