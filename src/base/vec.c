@@ -89,3 +89,21 @@ int mr_imap_get_or_put(mr_imap *m, int64_t key, int32_t val, int32_t *out)
     if (!rc) *out = val;
     return rc;
 }
+
+uint64_t mr_hash64(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    const uint64_t K = 0x9e3779b97f4a7c15ULL;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * K;
+        h ^= h >> 29;
+    }
+    for (; i < len; i++) {
+        h = (h ^ p[i]) * K;
+        h ^= h >> 29;
+    }
+    return h;
+}

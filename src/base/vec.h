@@ -65,4 +65,9 @@ int mr_imap_get(const mr_imap *m, int64_t key, int32_t *val);
 /* Returns the value for key, inserting `val` first if absent. */
 int mr_imap_get_or_put(mr_imap *m, int64_t key, int32_t val, int32_t *out);
 
+/* A fast 64-bit checksum of len bytes, chained through h (start with any
+ * constant): multiply-xorshift over 8-byte words, the tail bytewise. Model
+ * and index files use it to detect damage; it is not cryptographic. */
+uint64_t mr_hash64(uint64_t h, const void *data, size_t len);
+
 #endif

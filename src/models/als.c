@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/vec.h"
 #include "base/fs.h"
 #include "base/log.h"
 
@@ -505,35 +506,16 @@ int mr_als_fit(const mr_csr *ui, const mr_csr *iu, const mr_als_opts *o, mr_als_
  *  80  i64      items_size
  *  88  char[256] users_path (relative to the work directory, NUL padded)
  * 344  char[256] items_path
- * 600  u64      checksum: hash64 of header bytes [0, 600) and of the factors
+ * 600  u64      checksum: mr_hash64 (base/vec.h) of header bytes [0, 600) and of the factors
  * then n_users*factors float32, n_items*factors float32. */
 enum { OFF_CHECKSUM = 600 };
 
-static uint64_t hash64(uint64_t h, const void *data, size_t len)
-{
-    /* 64-bit multiply-xorshift over 8-byte words, tail bytewise: fast enough
-     * to check 600 MB of factors in well under a second. */
-    const unsigned char *p = data;
-    const uint64_t K = 0x9e3779b97f4a7c15ULL;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * K;
-        h ^= h >> 29;
-    }
-    for (; i < len; i++) {
-        h = (h ^ p[i]) * K;
-        h ^= h >> 29;
-    }
-    return h;
-}
 
 static uint64_t model_checksum(const unsigned char *hdr, const mr_als_model *m)
 {
-    uint64_t h = hash64(0x6d7273616c73ULL, hdr, OFF_CHECKSUM);
-    h = hash64(h, m->user_factors, (size_t)m->n_users * m->factors * sizeof(float));
-    h = hash64(h, m->item_factors, (size_t)m->n_items * m->factors * sizeof(float));
+    uint64_t h = mr_hash64(0x6d7273616c73ULL, hdr, OFF_CHECKSUM);
+    h = mr_hash64(h, m->user_factors, (size_t)m->n_users * m->factors * sizeof(float));
+    h = mr_hash64(h, m->item_factors, (size_t)m->n_items * m->factors * sizeof(float));
     return h;
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/vec.h"
 #include "base/fs.h"
 #include "models/topk.h"
 
@@ -226,23 +227,6 @@ double mr_similar_recall(const float *item_factors, int64_t n_items, int f, int 
     return recall;
 }
 
-static uint64_t hash64(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-    const uint64_t K = 0x9e3779b97f4a7c15ULL;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, p + i, 8);
-        h = (h ^ w) * K;
-        h ^= h >> 29;
-    }
-    for (; i < len; i++) {
-        h = (h ^ p[i]) * K;
-        h ^= h >> 29;
-    }
-    return h;
-}
 
 int mr_similar_write_index(const char *path, int64_t n_items, int n, int f, const int32_t *idx,
                            const float *score)
@@ -275,7 +259,7 @@ int mr_similar_write_index(const char *path, int64_t n_items, int n, int f, cons
             memcpy(buf + (size_t)i * n * 8, idx + (i0 + i) * n, (size_t)n * 4);
             memcpy(buf + (size_t)i * n * 8 + (size_t)n * 4, score + (i0 + i) * n, (size_t)n * 4);
         }
-        h = hash64(h, buf, (size_t)m * n * 8);
+        h = mr_hash64(h, buf, (size_t)m * n * 8);
         if (fwrite(buf, 1, (size_t)m * n * 8, a.f) != (size_t)m * n * 8) goto io;
     }
     free(buf);
@@ -334,7 +318,7 @@ int mr_similar_map(const char *path, int verify_checksum, mr_similar_index *ix)
                     len < MR_SIMILAR_HEADER_SIZE + (size_t)n_items * n * 8 ? "truncated" : "too long", len,
                     (size_t)(MR_SIMILAR_HEADER_SIZE + (size_t)n_items * n * 8), (long long)n_items, n);
     else if (verify_checksum &&
-             hash64(0x73696d696c6172ULL, b + MR_SIMILAR_HEADER_SIZE, len - MR_SIMILAR_HEADER_SIZE) != sum)
+             mr_hash64(0x73696d696c6172ULL, b + MR_SIMILAR_HEADER_SIZE, len - MR_SIMILAR_HEADER_SIZE) != sum)
         rc = mr_err(MR_EFORMAT, "%s is corrupt: checksum mismatch", path);
     if (!rc && n_items > 0) {
         /* every neighbour index must be a valid item or -1, so the service can index with it */

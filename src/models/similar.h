@@ -14,7 +14,7 @@
  *   16     8   i64 n_items
  *   24     4   i32 N (neighbours per item)
  *   28     4   i32 factors of the model it came from (informational)
- *   32     8   u64 checksum of the records (hash64, see similar.c)
+ *   32     8   u64 checksum of the records (mr_hash64, base/vec.h)
  *   40    24   zero
  *   64         n_items records of N * 8 bytes:
  *                int32 similar item_idx[N] (best first, -1 = none),
