@@ -23,6 +23,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "base/vec.h"
+#include "data/pqcol.h"
 #include "data/split.h"
 #include "eval/metrics.h"
 #include "models/similar.h"
@@ -673,27 +674,10 @@ static int read_split_day(const char *path, int32_t *day)
     cJSON *j = cJSON_Parse(text);
     free(text);
     cJSON *d = j ? cJSON_GetObjectItem(j, "split_date") : NULL;
-    int y, m, dd;
-    if (!cJSON_IsString(d) || sscanf(d->valuestring, "%d-%d-%d", &y, &m, &dd) != 3) {
-        cJSON_Delete(j);
-        return mr_err(MR_EFORMAT, "%s has no split_date of the form YYYY-MM-DD", path);
-    }
+    rc = cJSON_IsString(d) ? mr_day_parse(d->valuestring, day) : MR_EFORMAT;
     cJSON_Delete(j);
-    /* days from civil (Howard Hinnant) */
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1, doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    *day = era * 146097 + doe - 719468;
+    if (rc) return mr_err(MR_EFORMAT, "%s has no split_date of the form YYYY-MM-DD", path);
     return 0;
-}
-
-static void fmt_day(char buf[32], size_t n, int32_t day)
-{
-    int64_t z = (int64_t)day + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097, yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1), m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    snprintf(buf, n, "%04d-%02d-%02d", (int)(yoe + era * 400 + (m <= 2)), m, d);
 }
 
 static int save_model(BoosterHandle b, const char *path)
@@ -744,9 +728,9 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
                                double nd[3])
 {
     int32_t label_start = split_day - o->label_days;
-    char d0[32], d1[32];
-    fmt_day(d0, sizeof d0, label_start);
-    fmt_day(d1, sizeof d1, split_day);
+    char d0[16], d1[16];
+    mr_day_format(label_start, d0);
+    mr_day_format(split_day, d1);
     mr_rank_world w;
     mr_csr labels = {0}, iu = {0};
     mr_als_model m = {0};
