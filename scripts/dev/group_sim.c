@@ -90,6 +90,7 @@ int main(int argc, char **argv)
             mr_gen_events_free(&ev);
         }
     }
+    double t2 = now();
     int64_t first = c->n_names - n;
     int64_t *noff = malloc(sizeof(int64_t) * ((size_t)n + 1));
     for (int32_t i = 0; i <= n; i++) noff[i] = c->name_off[first + i] - c->name_off[first];
@@ -97,8 +98,6 @@ int main(int argc, char **argv)
                          stride > 0 ? listens : NULL};
     int32_t *g = malloc(sizeof(int32_t) * (size_t)n);
     mr_group_stats st;
-    double t1b = now();
-    (void)t1b;
     /* GROUP_OPTS="performers generic_chance cover_chance[;...]" groups once per set of options
      * (the TSV gets the last); default: MR_GROUP_OPTS_DEFAULT */
     const char *env = getenv("GROUP_OPTS");
@@ -108,7 +107,7 @@ int main(int argc, char **argv)
     do {
         mr_group_opts go = MR_GROUP_OPTS_DEFAULT;
         if (set) sscanf(set, "%d %lf %lf", &go.generic_performers, &go.generic_chance, &go.cover_chance);
-        double t2 = now();
+        double t2b = now();
         if (mr_track_groups(&in, &go, g, &st)) {
             fprintf(stderr, "groups: %s\n", mr_errmsg());
             return 1;
@@ -120,7 +119,7 @@ int main(int argc, char **argv)
         printf("scale %g seed %llu opts {%d, %g, %g}: precision %.4f recall %.4f (tp %lld, predicted %lld, true %lld); "
                "world %.1fs, listens %.1fs (1/%lld blocks), grouping %.2fs\n",
                scale, (unsigned long long)seed, go.generic_performers, go.generic_chance, go.cover_chance, p, r,
-               (long long)tp, (long long)pp, (long long)tt, t1 - t0, t2 - t1, (long long)stride, t3 - t2);
+               (long long)tp, (long long)pp, (long long)tt, t1 - t0, t2 - t1, (long long)stride, t3 - t2b);
         printf("  groups %d, multi %d, tracks in multi %lld, marked %lld, generic titles %lld, joined by artist "
                "%lld, as cover %lld, by title %lld\n",
                st.n_groups, st.n_multi, (long long)st.tracks_in_multi, (long long)st.with_markers,
