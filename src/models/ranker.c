@@ -29,6 +29,7 @@
 #include "data/split.h"
 #include "eval/metrics.h"
 #include "models/candidates.h"
+#include "models/forest.h"
 #include "models/similar.h"
 #include "models/topk.h"
 #include "parquet/parquet.h"
@@ -189,33 +190,12 @@ void mr_cand_block_free(mr_cand_block *b)
     memset(b, 0, sizeof *b);
 }
 
-static int in_sorted(const int32_t *a, int64_t n, int32_t v)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == v;
-}
+static int in_sorted(const int32_t *a, int64_t n, int32_t v) { return mr_sorted_has_i32(a, n, v); }
 
+/* occurrences of v in the ascending a[0..n) */
 static int64_t count_sorted(const int32_t *a, int64_t n, int32_t v)
 {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    int64_t first = lo;
-    hi = n;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] <= v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo - first;
+    return mr_lower_bound_i32(a, n, v + 1) - mr_lower_bound_i32(a, n, v);
 }
 
 /* Per-thread scratch. */
@@ -231,13 +211,8 @@ typedef struct {
 /* Finds a user's row of the ALS list (als->user_idx is ascending). */
 static int64_t als_row(const mr_recs *r, int32_t u)
 {
-    int64_t lo = 0, hi = r->n_users;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (r->user_idx[mid] < u) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < r->n_users && r->user_idx[lo] == u ? lo : -1;
+    int64_t i = mr_lower_bound_i32(r->user_idx, r->n_users, u);
+    return i < r->n_users && r->user_idx[i] == u ? i : -1;
 }
 
 static float dotf(const float *a, const float *b, int f)
@@ -852,7 +827,7 @@ static int fit_matrix(const mr_rank_opts *o, const mr_csr *hist, const int32_t *
 /* Builds train and validation sets on the label window and fits the model. */
 static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32_t n_users, const mr_items *items,
                                int32_t split_day, BoosterHandle *best, char *objective, size_t objective_len,
-                               double nd[3])
+                               double nd[3], mr_forest *forest, int *use_forest)
 {
     int32_t label_start = split_day - o->label_days;
     char d0[16], d1[16];
@@ -1057,10 +1032,46 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
     if (!pick_rank && br) XGBoosterFree(br);
     bb = br = NULL;
     snprintf(objective, objective_len, "%s", pick_rank ? "rank:ndcg" : "binary:logistic");
+    /* the flat forest scores inference; it must give XGBoost's scores on
+     * the held-out rows, else XGBoost's own predictor is used */
+    *use_forest = 0;
+    {
+        bst_ulong len = 0;
+        const char *buf = NULL;
+        float *fx = mr_malloc(sizeof(float) * (va.y.n + 1));
+        if (!fx) {
+            rc = MR_ENOMEM;
+            goto out;
+        }
+        if (XGBoosterSaveModelToBuffer(*best, "{\"format\": \"json\"}", &len, &buf)) rc = xgb_err("saving the model");
+        else if ((rc = predict(*best, va.x.v, (int64_t)va.y.n, pred)) == 0) {
+            int frc = mr_forest_from_json(buf, (size_t)len, MR_RANK_NFEAT, forest);
+            double maxd = INFINITY;
+            if (frc == 0) {
+                tick tf = tick_now();
+                mr_forest_predict(forest, va.x.v, (int64_t)va.y.n, fx);
+                tick tf1 = tick_now();
+                maxd = 0;
+                for (size_t i = 0; i < va.y.n; i++) maxd = fmax(maxd, fabs((double)fx[i] - pred[i]));
+                *use_forest = maxd <= 1e-6;
+                MR_LOG(MR_LOG_INFO, "flat forest check", MR_I("rows", (int64_t)va.y.n), MR_F("max_abs_diff", maxd),
+                       MR_F("forest_seconds", tf1.wall - tf.wall), MR_S("used", *use_forest ? "yes" : "no"));
+            }
+            if (!*use_forest) {
+                MR_LOG(MR_LOG_WARN, "scoring with XGBoost's predictor: the flat forest does not reproduce it",
+                       MR_S("why", frc ? mr_errmsg() : "scores differ"), MR_F("max_abs_diff", maxd));
+                mr_forest_free(forest);
+            }
+        }
+        free(fx);
+        if (rc) goto out;
+    }
     if (o->dump_dir) {
         char *px = mr_path_join(o->dump_dir, "features.npy"), *ps = mr_path_join(o->dump_dir, "scores.npy");
         rc = px && ps ? 0 : MR_ENOMEM;
-        if (!rc) rc = predict(*best, va.x.v, (int64_t)va.y.n, pred);
+        /* the scores musrec's recommendations use */
+        if (!rc && *use_forest) mr_forest_predict(forest, va.x.v, (int64_t)va.y.n, pred);
+        else if (!rc) rc = predict(*best, va.x.v, (int64_t)va.y.n, pred);
         if (!rc) rc = mr_npy_write_f32(px, va.x.v, (int64_t)va.y.n, MR_RANK_NFEAT);
         if (!rc) rc = mr_npy_write_f32(ps, pred, (int64_t)va.y.n, 1);
         free(px), free(ps);
@@ -1087,7 +1098,7 @@ out:
 /* Scores every user of step 6's ALS lists and keeps the top N. Users go
  * through in blocks: one block's candidates and features exist at a time
  * (the buffers are reused), so memory does not grow with the users. */
-static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_events *ev, int32_t n_users, const mr_items *items,
+static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_forest *forest, const mr_events *ev, int32_t n_users, const mr_items *items,
                  int32_t split_day, mr_recs *out)
 {
     char *als_path = wp(o->workdir, "results/personal_als.parquet"), *model_path = wp(o->workdir, "models/als_model.bin");
@@ -1174,7 +1185,8 @@ static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_events *ev, in
             }
             cap = cb.n_rows;
         }
-        if ((rc = predict(b, cb.x, cb.n_rows, pred))) break;
+        if (forest) mr_forest_predict(forest, cb.x, cb.n_rows, pred);
+        else if ((rc = predict(b, cb.x, cb.n_rows, pred))) break;
         tick t3 = tick_now();
         tick_add(&t_pred, t2, t3);
         rows += cb.n_rows;
@@ -1228,6 +1240,8 @@ int mr_rank_step(const mr_rank_opts *o)
     mr_users users = {0};
     mr_recs recs = {0};
     BoosterHandle best = NULL;
+    mr_forest forest = {0};
+    int use_forest = 0;
     cJSON *imp = NULL;
     int64_t *uid = NULL, *tid = NULL, nuid = 0, ntid = 0;
     int32_t *uid32 = NULL;
@@ -1247,7 +1261,7 @@ int mr_rank_step(const mr_rank_opts *o)
     }
     log_phase("read train events, items, users", t0, users.n, ev.n);
     t0 = tick_now();
-    rc = fit_on_label_window(o, &ev, users.n, &items, split_day, &best, objective, sizeof objective, nd);
+    rc = fit_on_label_window(o, &ev, users.n, &items, split_day, &best, objective, sizeof objective, nd, &forest, &use_forest);
     if (rc) goto out;
     if ((rc = save_model(best, model_path)) ||
         (rc = save_features(best, feat_path, objective, nd[0], nd[1], nd[2], &imp)))
@@ -1257,7 +1271,7 @@ int mr_rank_step(const mr_rank_opts *o)
            MR_J("importance_gain", imp_text), MR_F("seconds", mr_now() - t0.wall));
     free(imp_text);
     t0 = tick_now();
-    if ((rc = infer(o, best, &ev, users.n, &items, split_day, &recs))) goto out;
+    if ((rc = infer(o, best, use_forest ? &forest : NULL, &ev, users.n, &items, split_day, &recs))) goto out;
     log_phase("inference (all of it)", t0, recs.n_users, recs.off[recs.n_users]);
     mr_events_free(&ev); /* not needed for writing: its memory goes back first */
     t0 = tick_now();
@@ -1274,6 +1288,7 @@ int mr_rank_step(const mr_rank_opts *o)
     log_phase("write recommendations.parquet", t0, recs.n_users, recs.off[recs.n_users]);
 out:
     if (best) XGBoosterFree(best);
+    mr_forest_free(&forest);
     cJSON_Delete(imp);
     mr_events_free(&ev);
     mr_items_free(&items);
