@@ -10,7 +10,7 @@
 
 int mr_cmd_rank(mr_ctx *ctx, int argc, char **argv)
 {
-    int64_t label_days = 14, als_n = 100, pop_n = 50, last_n = 3, sim_n = 10, neg = 4, max_users = 80000, fit_users = 300000, fit_iter = 0, patience = 30;
+    int64_t label_days = 14, als_n = 100, pop_n = 50, last_n = 3, sim_n = 10, neg = 4, max_users = 40000, fit_users = 200000, fit_iter = 10, patience = 30;
     int64_t rounds = 150, depth = 6, top_n = 100;
     double valid = 0.2, eta = 0.1;
     const char *objective = "auto", *dump = NULL;
