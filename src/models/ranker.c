@@ -1213,7 +1213,7 @@ static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_forest *forest
     out->off[nu] = wpos;
     out->n_users = nu;
     log_span("inference: candidates and features", t_cand, nu, rows);
-    log_span("inference: XGBoost prediction", t_pred, nu, rows);
+    log_span(forest ? "inference: scoring (flat forest)" : "inference: scoring (XGBoost predictor)", t_pred, nu, rows);
     log_span("inference: top N per user", t_top, nu, wpos);
 out:
     free(als_path), free(model_path), free(sim_path), free(sim_idx), free(sim_sc), free(pred), free(order);
