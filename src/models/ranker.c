@@ -222,6 +222,19 @@ static float dotf(const float *a, const float *b, int f)
     return s;
 }
 
+/* The user's last n (at most 16) distinct listens in the history, the
+ * latest first; returns how many. */
+static int last_listens(const mr_rank_world *w, int32_t u, int n, int32_t out[16])
+{
+    int found = 0;
+    for (int64_t r = w->uend[u] - 1; r >= w->ubeg[u] && found < n && found < 16; r--) {
+        int32_t it = w->ev->item_idx[r], dup = 0;
+        for (int k = 0; k < found; k++) dup |= out[k] == it;
+        if (!dup) out[found++] = it;
+    }
+    return found;
+}
+
 /* Fills the rows of one user starting at row0 (capacity cap); returns the
  * row count. als_idx/als_sc: the user's ALS list (n_als entries). */
 static int64_t user_rows(const mr_rank_world *w, const mr_cand_opts *o, scratch *s, int32_t u, const int32_t *als_idx,
@@ -269,13 +282,10 @@ static int64_t user_rows(const mr_rank_world *w, const mr_cand_opts *o, scratch 
     }
     /* similar to the last distinct listens */
     if (o->sim_idx) {
-        int found = 0;
         int32_t last[16];
-        for (int64_t r = w->uend[u] - 1; r >= w->ubeg[u] && found < o->last_n && found < 16; r--) {
-            int32_t it = ev->item_idx[r], dup = 0;
-            for (int k = 0; k < found; k++) dup |= last[k] == it;
-            if (dup) continue;
-            last[found++] = it;
+        int found = last_listens(w, u, o->last_n, last);
+        for (int l = 0; l < found; l++) {
+            int32_t it = last[l];
             const int32_t *nb = o->sim_idx + (int64_t)it * o->sim_n;
             const float *sc = o->sim_score + (int64_t)it * o->sim_n;
             for (int k = 0; k < o->sim_n; k++) {
@@ -923,14 +933,10 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
         }
         for (int64_t k = 0; k < n_label_users; k++) {
             int32_t u = users[k];
-            int found = 0, seen[16];
-            for (int64_t r = w.uend[u] - 1; r >= w.ubeg[u] && found < o->last_n && found < 16; r--) {
-                int32_t it = ev->item_idx[r], dup = 0;
-                for (int j = 0; j < found; j++) dup |= seen[j] == it;
-                if (dup) continue;
-                seen[found++] = it;
-                if (!need[it]) need[it] = 1, last[n_last++] = it;
-            }
+            int32_t seen[16];
+            int found = last_listens(&w, u, o->last_n, seen);
+            for (int j = 0; j < found; j++)
+                if (!need[seen[j]]) need[seen[j]] = 1, last[n_last++] = seen[j];
         }
         free(need);
         qsort(last, (size_t)n_last, sizeof(int32_t), cmp_i32);
