@@ -42,4 +42,15 @@ int mr_cand_als_recs(mr_cand_als_opts *o, const int32_t *users, int64_t n, mr_re
 int mr_cand_similar(const float *item_factors, int64_t n_items, int f, const int32_t *items, int64_t n, int k,
                     int32_t *idx, float *score);
 
+/* The same, approximately, for a large catalogue: an inverted file over
+ * nlist spherical k-means clusters of the normalised item factors
+ * (centroids fit on a sample of at most 64 x nlist items, then every item
+ * assigned); the queries of a cluster are compared only with the items of
+ * the nprobe clusters nearest to its centroid. Work: about
+ * n x nprobe x n_items / nlist pairs instead of n x n_items. *recall (if not
+ * NULL) gets the share of the exact top k found, measured on up to 200
+ * queries spread over the list (ties may count as misses). */
+int mr_cand_similar_ivf(const float *item_factors, int64_t n_items, int f, const int32_t *items, int64_t n, int k,
+                        int nlist, int nprobe, uint64_t seed, int32_t *idx, float *score, double *recall);
+
 #endif

@@ -834,6 +834,10 @@ static int fit_matrix(const mr_rank_opts *o, const mr_csr *hist, const int32_t *
     return 0;
 }
 
+/* From this many tracks on, the fit-part similar items of the last listens
+ * are searched approximately (models/candidates.h, mr_cand_similar_ivf). */
+enum { IVF_MIN_ITEMS = 300000, IVF_NPROBE = 32 };
+
 /* Builds train and validation sets on the label window and fits the model. */
 static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32_t n_users, const mr_items *items,
                                int32_t split_day, BoosterHandle *best, char *objective, size_t objective_len,
@@ -943,7 +947,19 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
         int32_t *qi = mr_malloc(sizeof(int32_t) * (size_t)(n_last * o->sim_n + 1));
         float *qs = mr_malloc(sizeof(float) * (size_t)(n_last * o->sim_n + 1));
         if (!qi || !qs) rc = MR_ENOMEM;
-        if (!rc) rc = mr_cand_similar(m.item_factors, items->n, m.factors, last, n_last, o->sim_n, qi, qs);
+        double recall = NAN;
+        int nlist = 0;
+        if (!rc && items->n >= IVF_MIN_ITEMS) {
+            /* approximate: exact search would cost n_last x n_items pairs
+             * (~1e11 at scale 1, minutes); recall against exact is logged */
+            nlist = (int)sqrt((double)items->n);
+            rc = mr_cand_similar_ivf(m.item_factors, items->n, m.factors, last, n_last, o->sim_n, nlist, IVF_NPROBE, o->seed,
+                                     qi, qs, &recall);
+        } else if (!rc) {
+            rc = mr_cand_similar(m.item_factors, items->n, m.factors, last, n_last, o->sim_n, qi, qs);
+        }
+        MR_LOG(MR_LOG_INFO, "fit-part similar items", MR_I("queries", n_last), MR_S("method", nlist ? "ivf" : "exact"),
+               MR_I("nlist", nlist), MR_I("nprobe", nlist ? IVF_NPROBE : 0), MR_F("recall", recall));
         if (!rc) {
             for (int64_t i = 0; i < (int64_t)items->n * o->sim_n; i++) sim_idx[i] = -1, sim_sc[i] = -INFINITY;
             for (int64_t q = 0; q < n_last; q++) {
