@@ -466,7 +466,8 @@ TEST(topk_self_matches_brute_force)
         float *bs = malloc(sizeof(float) * n * k), *ts = malloc(sizeof(float) * n * k);
         mr_topk_opts o = {.k = k, .exclude_self = 1};
         REQUIRE_OK(mr_topk_brute(V, n, V, n, f, &o, bi, bs));
-        REQUIRE_OK(mr_topk_self(V, n, f, k, ti, ts));
+        mr_topk_opts so = {.k = k, .mode = MR_TOPK_FP32};
+        REQUIRE_OK(mr_topk_self(V, n, f, &so, ti, ts));
         int bad = 0;
         for (int64_t j = 0; j < n * k && bad < 5; j++) {
             int near_tie = (j % k > 0 && fabsf(bs[j] - bs[j - 1]) <= 1e-5f) ||
