@@ -2,6 +2,9 @@
 #include "models/topk.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <float.h>
 #include <math.h>
 #include <omp.h>
@@ -160,36 +163,61 @@ scan_row(heap *h, const float *restrict s, int n, int32_t base, const int32_t *r
 }
 
 /* The int8 path's scan of one row of upper bounds (item map[j], whose
- * factors are rows + j f): a
- * chunk of 16 is first compared as a vector against the lowered threshold
+ * factors are rows + j f): bounds are compared with the lowered threshold
  * (a NaN bound counts as a candidate); a candidate is rescored exactly and
  * then goes through the same admission test, exclusion check and heap as
  * in scan_row. Returns how many were rescored. */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static int64_t
-scan_row_q8(heap *h, const float *restrict U, int n, const int32_t *map, const float *rows, const float *q, int f,
-            const mr_topk_opts *o, int64_t qi)
+static inline int64_t rescore_q8(heap *h, float *thr, int32_t item, const float *row, const float *q, int f,
+                                 const mr_topk_opts *o, int64_t qi)
+{
+    float v = exact_dot(q, row, f);
+    if (h->n == h->k && !worse(h->s[0], h->i[0], v, item)) return 1;
+    if (is_excluded(o, qi, item)) return 1;
+    heap_push(h, v, item);
+    *thr = heap_threshold_q8(h);
+    return 1;
+}
+
+#if defined(__x86_64__)
+/* 64 bounds per step, four mask compares: almost every step finds nothing. */
+__attribute__((target("avx512f"))) static int64_t scan_row_q8_avx512(heap *h, const float *restrict U, int n,
+                                                                     const int32_t *map, const float *rows,
+                                                                     const float *q, int f, const mr_topk_opts *o,
+                                                                     int64_t qi)
 {
     float thr = heap_threshold_q8(h);
     int64_t rescored = 0;
-    for (int j = 0; j < n; j += 16) {
-        int m = n - j < 16 ? n - j : 16, hits = 0;
-        if (m == 16) {
-            for (int t = 0; t < 16; t++) hits += !(U[j + t] < thr);
-        } else {
-            for (int t = 0; t < m; t++) hits += !(U[j + t] < thr);
-        }
-        if (!hits) continue;
-        for (int t = 0; t < m; t++) {
-            if (U[j + t] < thr) continue;
-            int32_t item = map[j + t];
-            float v = exact_dot(q, rows + (int64_t)(j + t) * f, f);
-            rescored++;
-            if (h->n == h->k && !worse(h->s[0], h->i[0], v, item)) continue;
-            if (is_excluded(o, qi, item)) continue;
-            heap_push(h, v, item);
-            thr = heap_threshold_q8(h);
+    int j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 t = _mm512_set1_ps(thr);
+        uint64_t m = (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j), t, _CMP_NLT_UQ) |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j + 16), t, _CMP_NLT_UQ) << 16 |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j + 32), t, _CMP_NLT_UQ) << 32 |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j + 48), t, _CMP_NLT_UQ) << 48;
+        while (m) {
+            int b = __builtin_ctzll(m);
+            m &= m - 1;
+            if (U[j + b] < thr) continue; /* the threshold rose since the compare */
+            rescored += rescore_q8(h, &thr, map[j + b], rows + (int64_t)(j + b) * f, q, f, o, qi);
         }
     }
+    for (; j < n; j++)
+        if (!(U[j] < thr)) rescored += rescore_q8(h, &thr, map[j], rows + (int64_t)j * f, q, f, o, qi);
+    return rescored;
+}
+#endif
+
+static int64_t scan_row_q8(heap *h, const float *restrict U, int n, const int32_t *map, const float *rows,
+                           const float *q, int f, const mr_topk_opts *o, int64_t qi, int avx512)
+{
+#if defined(__x86_64__)
+    if (avx512) return scan_row_q8_avx512(h, U, n, map, rows, q, f, o, qi);
+#endif
+    (void)avx512;
+    float thr = heap_threshold_q8(h);
+    int64_t rescored = 0;
+    for (int j = 0; j < n; j++)
+        if (!(U[j] < thr)) rescored += rescore_q8(h, &thr, map[j], rows + (int64_t)j * f, q, f, o, qi);
     return rescored;
 }
 
@@ -357,8 +385,12 @@ static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, i
 
 /* ---- int8 candidates, exact rescoring (topk_q8.h) ---- */
 
+#ifndef BQ8
 #define BQ8 256
+#endif
+#ifndef BI8
 #define BI8 1024
+#endif
 #define Q8_ROWS(m) (((m) + MR_Q8_QT - 1) / MR_Q8_QT * MR_Q8_QT)
 
 /* Items are visited in order of decreasing norm (a permuted copy, so a
@@ -442,7 +474,7 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
                 for (int a = 0; a < na; a++) {
                     int r = act[a];
                     rescored += scan_row_q8(&H[r], U + (int64_t)a * BI8, mi, perm + i0, Vs + i0 * f,
-                                            Q + (q0 + r) * f, f, o, q0 + r);
+                                            Q + (q0 + r) * f, f, o, q0 + r, vnni);
                     int keep = i0 + mi < ni;
                     if (keep && o->prune && H[r].n == k && qb[r] * next < (double)heap_threshold_q8(&H[r])) keep = 0;
                     if (keep) {
@@ -664,7 +696,8 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
                 for (int r = 0; r < mi; r++) {
                     int64_t q = i0 + r;
                     heap h = {ths + q * k, thi + q * k, thn[q], k};
-                    rescored += scan_row_q8(&h, U + (int64_t)r * BS, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q);
+                    rescored += scan_row_q8(&h, U + (int64_t)r * BS, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q,
+                                            vnni);
                     thn[q] = h.n;
                 }
                 if (bJ == bI) continue;
