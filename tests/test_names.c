@@ -78,6 +78,19 @@ TEST(title_base_versions)
     CHECK_STR(base("Song (Radio Edit) - Remastered 2009", &mk), "song");
     CHECK_STR(base("Song (Cover)", &mk), "song");
     CHECK_INT(mk, MR_VER_COVER);
+    /* how covers say so */
+    CHECK_STR(base("Stay (Acoustic Cover)", &mk), "stay");
+    CHECK_INT(mk, MR_VER_COVER | MR_VER_ACOUSTIC);
+    CHECK_STR(base("Море - Cover", &mk), "море");
+    CHECK_INT(mk, MR_VER_COVER);
+    CHECK_STR(base("Зима (Кавер)", &mk), "зима");
+    CHECK_INT(mk, MR_VER_COVER);
+    CHECK_STR(base("LOVE (PIANO COVER)", &mk), "love");
+    CHECK_INT(mk, MR_VER_COVER);
+    CHECK_STR(base("Hello (cover by Jane Doe)", &mk), "hello");
+    CHECK_INT(mk, MR_VER_COVER);
+    CHECK_STR(base("Cover Me", &mk), "cover me"); /* the word in the title itself */
+    CHECK_INT(mk, 0);
     CHECK_STR(base("Song (Instrumental)", &mk), "song");
     CHECK_STR(base("Song (Original Mix)", &mk), "song");
     /* nested brackets */
@@ -220,4 +233,45 @@ TEST(track_groups_generic_titles)
     CHECK(g[3] != g[1] && g[4] != g[1] && g[3] != g[4]);
     CHECK(g[5] == g[6]);
     CHECK(g[7] == g[5]);
+}
+
+/* A track marked as a cover of a title several performers carry joins the
+ * most played one only when that one dominates (played more than
+ * MR_GROUP_COVER_DOMINANCE times any other performer's); without play
+ * counts only a title with a single performer takes marked covers. */
+TEST(track_groups_cover_dominance)
+{
+    const char *names[] = {
+        "Stay",           /* 0 artist 1 */
+        "Stay",           /* 1 artist 2 */
+        "Stay",           /* 2 artist 3 */
+        "Stay (Cover)",   /* 3 artist 4 */
+        "Hello",          /* 4 artist 5 */
+        "Hello",          /* 5 artist 6 */
+        "Hello",          /* 6 artist 7 */
+        "Hello - Cover",  /* 7 artist 8 */
+        "Rain (кавер)",   /* 8 artist 9 */
+        "Rain",           /* 9 artist 10: the only performer of the title */
+    };
+    int64_t per[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    int64_t artists[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+    /* Stay: 40 vs 30, no dominant original; Hello: 90 > 2 x 40 */
+    int64_t listens[] = {40, 30, 5, 1, 90, 40, 3, 1, 1, 2};
+    int32_t g[10];
+    run_groups(names, per, artists, 10, listens, g);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++) CHECK(g[i] != g[j]);
+    CHECK(g[7] == g[4]);
+    CHECK(g[5] != g[4] && g[6] != g[4] && g[5] != g[6]);
+    CHECK(g[8] == g[9]);
+    /* exactly at the ratio is not more than it */
+    int64_t tie[] = {40, 20, 5, 1, 90, 45, 3, 1, 1, 2};
+    run_groups(names, per, artists, 10, tie, g);
+    CHECK(g[3] != g[0]);
+    CHECK(g[7] != g[4]);
+    /* no play counts: the single performer's Rain still takes its cover */
+    run_groups(names, per, artists, 10, NULL, g);
+    CHECK(g[3] != g[0] && g[3] != g[1] && g[3] != g[2]);
+    CHECK(g[7] != g[4] && g[7] != g[5] && g[7] != g[6]);
+    CHECK(g[8] == g[9]);
 }

@@ -65,6 +65,29 @@ int mr_imap_get(const mr_imap *m, int64_t key, int32_t *val);
 /* Returns the value for key, inserting `val` first if absent. */
 int mr_imap_get_or_put(mr_imap *m, int64_t key, int32_t val, int32_t *out);
 
+/* The first index in the ascending a[0..n) whose value is >= x (n if none):
+ * every sorted lookup (a CSR row, a user list, a catalog range) is this. */
+#define MR_LOWER_BOUND(name, T)                                                 \
+    static inline int64_t name(const T *a, int64_t n, T x)                      \
+    {                                                                           \
+        int64_t lo = 0, hi = n;                                                 \
+        while (lo < hi) {                                                       \
+            int64_t mid = lo + (hi - lo) / 2;                                   \
+            if (a[mid] < x) lo = mid + 1;                                       \
+            else hi = mid;                                                      \
+        }                                                                       \
+        return lo;                                                              \
+    }
+MR_LOWER_BOUND(mr_lower_bound_i32, int32_t)
+MR_LOWER_BOUND(mr_lower_bound_i64, int64_t)
+
+/* Whether x is in the ascending a[0..n). */
+static inline int mr_sorted_has_i32(const int32_t *a, int64_t n, int32_t x)
+{
+    int64_t i = mr_lower_bound_i32(a, n, x);
+    return i < n && a[i] == x;
+}
+
 /* A fast 64-bit checksum of len bytes, chained through h (start with any
  * constant): multiply-xorshift over 8-byte words, the tail bytewise. Model
  * and index files use it to detect damage; it is not cryptographic. */

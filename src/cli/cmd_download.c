@@ -5,7 +5,6 @@
  * threads, each with its own S3 handle. mr_s3_download does the skipping,
  * resuming, retrying and the atomic rename (store/s3.h).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,43 +23,18 @@ typedef struct {
     char *key, *path;
     mr_s3_object obj;
     mr_s3_download_info info;
-    int rc;
-    char *err;
-    double secs;
 } job;
 
 typedef struct {
-    const mr_s3_opts *opts;
     job *jobs;
-    int njobs, next;
-    pthread_mutex_t mu;
     mr_progress *prog;
-    int64_t retries;
-} pool;
+} jobs_arg;
 
-static void *worker(void *arg)
+static int download_one(mr_s3 *s, size_t i, void *arg)
 {
-    pool *pl = arg;
-    mr_s3 *s = NULL;
-    int rc = mr_s3_new(pl->opts, &s);
-    for (;;) {
-        pthread_mutex_lock(&pl->mu);
-        int i = pl->next++;
-        pthread_mutex_unlock(&pl->mu);
-        if (i >= pl->njobs) break;
-        job *j = &pl->jobs[i];
-        double t0 = mr_now();
-        j->rc = rc ? rc : mr_s3_download(s, j->key, j->path, &j->obj, pl->prog, &j->info);
-        j->secs = mr_now() - t0;
-        if (j->rc) j->err = mr_strdup(mr_errmsg());
-    }
-    if (s) {
-        pthread_mutex_lock(&pl->mu);
-        pl->retries += mr_s3_retries(s);
-        pthread_mutex_unlock(&pl->mu);
-    }
-    mr_s3_free(s);
-    return NULL;
+    jobs_arg *a = arg;
+    job *j = &a->jobs[i];
+    return mr_s3_download(s, j->key, j->path, &j->obj, a->prog, &j->info);
 }
 
 static char *key_join(const char *prefix, const char *name)
@@ -132,45 +106,38 @@ int mr_cmd_download(mr_ctx *ctx, int argc, char **argv)
                MR_S("prefix", prefix), MR_I("bytes", total));
         mr_progress prog;
         mr_progress_start(&prog, "download", total, "B");
-        pool pl = {.opts = &o, .jobs = jobs, .njobs = NRAW, .prog = &prog};
-        pthread_mutex_init(&pl.mu, NULL);
-        int nt = (int)conc < NRAW ? (int)conc : NRAW;
-        pthread_t th[NRAW];
+        jobs_arg ja = {jobs, &prog};
+        mr_s3_result res[NRAW] = {{0}};
         double t0 = mr_now();
-        int started = 0;
-        for (int t = 0; t < nt; t++)
-            if (pthread_create(&th[t], NULL, worker, &pl) == 0) started++;
-        if (started == 0) worker(&pl);
-        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-        pthread_mutex_destroy(&pl.mu);
+        int64_t retries = mr_s3_run_jobs(&o, (int)conc, NRAW, download_one, &ja, res);
         mr_progress_end(&prog);
         double secs = mr_now() - t0;
         int64_t fetched = 0;
         for (int i = 0; i < NRAW; i++) {
             job *j = &jobs[i];
             fetched += j->info.bytes;
-            if (j->rc) {
+            if (res[i].rc) {
                 if (!rc) {
-                    rc = j->rc;
-                    mr_err_set_msg(j->err ? j->err : "download failed");
+                    rc = res[i].rc;
+                    mr_err_set_msg(res[i].err ? res[i].err : "download failed");
                 }
-                MR_LOG(MR_LOG_ERROR, "download failed", MR_S("key", j->key), MR_S("error", j->err));
+                MR_LOG(MR_LOG_ERROR, "download failed", MR_S("key", j->key), MR_S("error", res[i].err));
+                free(res[i].err);
                 continue;
             }
             MR_LOG(MR_LOG_INFO, j->info.skipped ? "up to date, skipped" : "downloaded", MR_S("file", raw_names[i]),
                    MR_I("bytes", j->obj.size), MR_I("fetched", j->info.bytes),
                    MR_I("resumed_from", j->info.resumed_from), MR_S("etag", j->obj.etag),
-                   MR_F("seconds", j->secs));
+                   MR_F("seconds", res[i].seconds));
             mr_step_file(&st, "output", j->path);
         }
         MR_LOG(MR_LOG_INFO, rc ? "download incomplete" : "download done", MR_I("bytes_fetched", fetched),
                MR_F("seconds", secs), MR_F("mib_per_s", secs > 0 ? fetched / secs / 1048576.0 : 0),
-               MR_I("retries", pl.retries));
+               MR_I("retries", retries));
     }
     for (int i = 0; i < NRAW; i++) {
         free(jobs[i].key);
         free(jobs[i].path);
-        free(jobs[i].err);
     }
     mr_s3_free(s);
     free(rawdir);

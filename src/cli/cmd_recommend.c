@@ -15,6 +15,7 @@
 
 #include "base/err.h"
 #include "base/fs.h"
+#include "base/vec.h"
 #include "cli/cli.h"
 #include "data/recs.h"
 #include "models/als.h"
@@ -24,13 +25,7 @@
 
 static int in_row(const mr_csr *m, int64_t u, int32_t item)
 {
-    int64_t lo = m->indptr[u], hi = m->indptr[u + 1];
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (m->indices[mid] < item) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < m->indptr[u + 1] && m->indices[lo] == item;
+    return mr_sorted_has_i32(m->indices + m->indptr[u], m->indptr[u + 1] - m->indptr[u], item);
 }
 
 /* Prints one line per item with name and artists from items.parquet. */
@@ -201,12 +196,7 @@ int mr_cmd_recommend(mr_ctx *ctx, int argc, char **argv)
     }
     if (strcmp(model, "ranked") == 0) {
         if ((rc = mr_recs_read(rec_path, &recs)) != 0) goto out;
-        int64_t lo = 0, hi = recs.n_users;
-        while (lo < hi) {
-            int64_t mid = lo + (hi - lo) / 2;
-            if (recs.user_idx[mid] < u) lo = mid + 1;
-            else hi = mid;
-        }
+        int64_t lo = mr_lower_bound_i32(recs.user_idx, recs.n_users, u);
         if (lo == recs.n_users || recs.user_idx[lo] != u) {
             rc = mr_err(MR_ENOTFOUND, "user %lld has no list in %s", (long long)user, rec_path);
             goto out;

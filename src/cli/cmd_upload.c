@@ -6,7 +6,6 @@
  * writers ("*.tmp-XXXXXX") and partial downloads ("*.part") are skipped.
  */
 #include <dirent.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +23,6 @@
 typedef struct {
     char *path, *rel;
     int64_t size;
-    int rc;
-    char *err;
 } file_job;
 
 typedef struct {
@@ -89,39 +86,20 @@ static int walk(const char *dir, const char *rel, job_list *out, int depth)
 }
 
 typedef struct {
-    const mr_s3_opts *opts;
     const char *run_prefix;
     job_list *jobs;
-    size_t next;
-    pthread_mutex_t mu;
     mr_progress *prog;
-    int64_t retries;
-} pool;
+} jobs_arg;
 
-static void *worker(void *arg)
+static int upload_one(mr_s3 *s, size_t i, void *arg)
 {
-    pool *pl = arg;
-    mr_s3 *s = NULL;
-    int rc = mr_s3_new(pl->opts, &s);
-    for (;;) {
-        pthread_mutex_lock(&pl->mu);
-        size_t i = pl->next++;
-        pthread_mutex_unlock(&pl->mu);
-        if (i >= pl->jobs->n) break;
-        file_job *j = &pl->jobs->v[i];
-        char *key = mr_path_join(pl->run_prefix, j->rel);
-        j->rc = rc ? rc : key ? mr_s3_upload_file(s, key, j->path, pl->prog) : MR_ENOMEM;
-        if (j->rc) j->err = mr_strdup(mr_errmsg());
-        else MR_LOG(MR_LOG_DEBUG, "uploaded", MR_S("key", key), MR_I("bytes", j->size));
-        free(key);
-    }
-    if (s) {
-        pthread_mutex_lock(&pl->mu);
-        pl->retries += mr_s3_retries(s);
-        pthread_mutex_unlock(&pl->mu);
-    }
-    mr_s3_free(s);
-    return NULL;
+    jobs_arg *a = arg;
+    file_job *j = &a->jobs->v[i];
+    char *key = mr_path_join(a->run_prefix, j->rel);
+    int rc = key ? mr_s3_upload_file(s, key, j->path, a->prog) : MR_ENOMEM;
+    if (!rc) MR_LOG(MR_LOG_DEBUG, "uploaded", MR_S("key", key), MR_I("bytes", j->size));
+    free(key);
+    return rc;
 }
 
 static int valid_run_id(const char *id)
@@ -200,39 +178,33 @@ int mr_cmd_upload(mr_ctx *ctx, int argc, char **argv)
                MR_S("prefix", run_prefix), MR_I("files", jobs.n), MR_I("bytes", total));
         mr_progress prog;
         mr_progress_start(&prog, "upload", total, "B");
-        pool pl = {.opts = &o, .run_prefix = run_prefix, .jobs = &jobs, .prog = &prog};
-        pthread_mutex_init(&pl.mu, NULL);
-        int nt = (size_t)conc < jobs.n ? (int)conc : (int)jobs.n;
-        pthread_t *th = mr_calloc((size_t)nt, sizeof *th);
+        jobs_arg ja = {run_prefix, &jobs, &prog};
+        mr_s3_result *res = mr_calloc(jobs.n, sizeof *res);
         double t0 = mr_now();
-        int started = 0;
-        for (int t = 0; th && t < nt; t++)
-            if (pthread_create(&th[t], NULL, worker, &pl) == 0) started++;
-        if (started == 0) worker(&pl);
-        for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
-        free(th);
-        pthread_mutex_destroy(&pl.mu);
+        int64_t retries = res ? mr_s3_run_jobs(&o, (int)conc, jobs.n, upload_one, &ja, res) : 0;
         mr_progress_end(&prog);
         double secs = mr_now() - t0;
         int failed = 0;
-        for (size_t i = 0; i < jobs.n; i++)
-            if (jobs.v[i].rc) {
+        if (!res) rc = MR_ENOMEM;
+        for (size_t i = 0; res && i < jobs.n; i++)
+            if (res[i].rc) {
                 if (!failed++) {
-                    rc = jobs.v[i].rc;
-                    mr_err_set_msg(jobs.v[i].err ? jobs.v[i].err : "upload failed");
+                    rc = res[i].rc;
+                    mr_err_set_msg(res[i].err ? res[i].err : "upload failed");
                 }
-                MR_LOG(MR_LOG_ERROR, "upload failed", MR_S("file", jobs.v[i].rel), MR_S("error", jobs.v[i].err));
+                MR_LOG(MR_LOG_ERROR, "upload failed", MR_S("file", jobs.v[i].rel), MR_S("error", res[i].err));
+                free(res[i].err);
             }
+        free(res);
         if (failed > 1) mr_err_wrap(rc, "%d of %zu files failed; first: ", failed, jobs.n);
         MR_LOG(MR_LOG_INFO, rc ? "upload incomplete" : "upload done", MR_S("run", run_prefix),
                MR_I("files", jobs.n - (size_t)failed), MR_I("bytes", total), MR_F("seconds", secs),
-               MR_F("mib_per_s", secs > 0 ? total / secs / 1048576.0 : 0), MR_I("retries", pl.retries));
+               MR_F("mib_per_s", secs > 0 ? total / secs / 1048576.0 : 0), MR_I("retries", retries));
         if (!rc) printf("s3://%s/%s/\n", bucket, run_prefix);
     }
     for (size_t i = 0; i < jobs.n; i++) {
         free(jobs.v[i].path);
         free(jobs.v[i].rel);
-        free(jobs.v[i].err);
     }
     free(jobs.v);
     free(run_prefix);

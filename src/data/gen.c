@@ -82,8 +82,10 @@ const char *const mr_gen_type_names[4] = {"album", "artist", "genre", "track"};
 #define P_SECOND_GENRE 0.3
 #define P_OWN_VERSION 0.045 /* remix / live / acoustic / edit / feat / re-release of an own song */
 #define P_COVER 0.012       /* the same song by another artist */
+#define P_COVER_MARKED 0.3  /* a cover says so in its title: "(Cover)", "- Cover", "(кавер)" */
 #define P_COMMON_TITLE 0.08
 #define P_FILLER_TITLE 0.02
+#define P_HEAD_WORD 0.5     /* a title word from the common-word head, else from the long tail */
 #define P_DUET 0.04
 #define P_SECOND_ALBUM 0.03
 #define NEW_WINDOW 60       /* days a new release stays in the "new" pool */
@@ -352,6 +354,44 @@ static void capitalize_word(char *dst, size_t cap, const char *w)
     else if (p[0] == 0xD1 && p[1] == 0x91) p[0] = 0xD0, p[1] = 0x81;            /* ё -> Ё */
 }
 
+/* An invented word of 2-4 syllables, capitalised: "Korvenix", "Ламарин". */
+static void pseudo_word(char *dst, size_t cap, rng_t *r, int cyr)
+{
+    char tmp[96] = "";
+    int k = 2 + (int)rng_below(r, 3);
+    for (int i = 0; i < k; i++) {
+        const char *syl = cyr ? SYL_RU[rng_below(r, NELEM(SYL_RU))] : SYL_EN[rng_below(r, NELEM(SYL_EN))];
+        strncat(tmp, syl, sizeof tmp - strlen(tmp) - 1);
+    }
+    capitalize_word(dst, cap, tmp);
+}
+
+/* One word of a title. A real catalog's title vocabulary runs to tens of
+ * thousands of words (names, places, slang, rarer words) behind a head of
+ * very common ones ("love", "night"). The word lists are that head; the
+ * tail is an invented word of 2-4 syllables (~1.1M per script, the
+ * shorter ones more often). */
+static void title_word(char *dst, size_t cap, rng_t *r, int cyr, int capital)
+{
+    if (rng_u01(r) < P_HEAD_WORD) {
+        const char *const *words = cyr ? RU_WORDS : EN_WORDS;
+        int nw = cyr ? NELEM(RU_WORDS) : NELEM(EN_WORDS);
+        const char *w = words[rng_below(r, (uint32_t)nw)];
+        if (capital) capitalize_word(dst, cap, w);
+        else snprintf(dst, cap, "%s", w);
+        return;
+    }
+    char tmp[96] = "";
+    double v = rng_u01(r); /* syllables: 2 (15%), 3 (50%), 4 (35%) */
+    int k = v < 0.15 ? 2 : v < 0.65 ? 3 : 4;
+    for (int i = 0; i < k; i++) {
+        const char *syl = cyr ? SYL_RU[rng_below(r, NELEM(SYL_RU))] : SYL_EN[rng_below(r, NELEM(SYL_EN))];
+        strncat(tmp, syl, sizeof tmp - strlen(tmp) - 1);
+    }
+    if (capital) capitalize_word(dst, cap, tmp);
+    else snprintf(dst, cap, "%s", tmp);
+}
+
 /* A new song title: a common title sometimes, else 1-4 words. */
 static int make_title(sbuf *s, rng_t *r, int cyr)
 {
@@ -365,37 +405,22 @@ static int make_title(sbuf *s, rng_t *r, int cyr)
         int i = (int)(NELEM(COMMON_TITLES) * pow(rng_u01(r), 1.6));
         return sb_printf(s, "%s", COMMON_TITLES[i]);
     }
-    const char *const *words = cyr ? RU_WORDS : EN_WORDS;
-    int nw = cyr ? NELEM(RU_WORDS) : NELEM(EN_WORDS);
     double v = rng_u01(r); /* words: 1 (5%), 2 (27%), 3 (45%), 4 (23%) */
     int k = v < 0.05 ? 1 : v < 0.32 ? 2 : v < 0.77 ? 3 : 4;
     for (int i = 0; i < k; i++) {
-        char wbuf[64];
-        const char *w = words[rng_below(r, (uint32_t)nw)];
-        if (i == 0 || (!cyr && rng_u01(r) < 0.5)) capitalize_word(wbuf, sizeof wbuf, w);
-        else snprintf(wbuf, sizeof wbuf, "%s", w);
+        char wbuf[96];
+        title_word(wbuf, sizeof wbuf, r, cyr, i == 0 || (!cyr && rng_u01(r) < 0.5));
         int rc = sb_printf(s, i ? " %s" : "%s", wbuf);
         if (rc) return rc;
     }
     /* sometimes a number or a parenthesised subtitle, as real titles have */
     if (rng_u01(r) < 0.04) return sb_printf(s, " %d", 2 + (int)rng_below(r, 98));
     if (rng_u01(r) < 0.03) {
-        const char *w = words[rng_below(r, (uint32_t)nw)];
-        return sb_printf(s, " (%s)", w);
+        char wbuf[96];
+        title_word(wbuf, sizeof wbuf, r, cyr, 0);
+        return sb_printf(s, " (%s)", wbuf);
     }
     return 0;
-}
-
-/* An invented word of 2-4 syllables, capitalised: "Korvenix", "Ламарин". */
-static void pseudo_word(char *dst, size_t cap, rng_t *r, int cyr)
-{
-    char tmp[96] = "";
-    int k = 2 + (int)rng_below(r, 3);
-    for (int i = 0; i < k; i++) {
-        const char *syl = cyr ? SYL_RU[rng_below(r, NELEM(SYL_RU))] : SYL_EN[rng_below(r, NELEM(SYL_EN))];
-        strncat(tmp, syl, sizeof tmp - strlen(tmp) - 1);
-    }
-    capitalize_word(dst, cap, tmp);
 }
 
 static int make_artist_name(sbuf *s, rng_t *r, int cyr)
@@ -830,16 +855,20 @@ int mr_gen_world_new(mr_gen_world **out, double scale, uint64_t seed)
                     int64_t nprev = t - t0;
                     size_t start = titles.n;
                     if (u < P_COVER && npool > 0) {
-                        /* a cover: the song of another artist, popular ones more often */
+                        /* a cover: the song of another artist, popular ones (a popular
+                         * artist's popular song) more often */
                         int64_t best = -1;
                         for (int tries = 0; tries < 4; tries++) {
                             int64_t c = orig_pool[rng_below(&r, (uint32_t)npool)];
-                            if (it[c].artist != a && (best < 0 || w->a_pop[it[c].artist] > w->a_pop[it[best].artist])) best = c;
+                            if (it[c].artist != a && (best < 0 || w->a_pop[it[c].artist] * it[c].weight >
+                                                                      w->a_pop[it[best].artist] * it[best].weight))
+                                best = c;
                         }
                         if (best >= 0) {
                             x->song = it[best].song;
                             itrack *o = &it[x->song];
                             TRY(sb_put(&titles, titles.b + o->title_off, (size_t)o->title_len));
+                            if (rng_u01(&r) < P_COVER_MARKED) TRY(sb_printf(&titles, "%s", COVER_MARKS[rng_below(&r, NELEM(COVER_MARKS))]));
                             if (rng_u01(&r) < 0.1) perturb_title(&titles, start, &r);
                             x->weight *= 0.3f;
                             goto titled;

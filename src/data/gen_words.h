@@ -103,6 +103,10 @@ static const char *const COMMON_TITLES[] = {
     "Я люблю тебя", "Не уходи", "Ты моя", "Без тебя", "Всё хорошо", "Новый год", "Колыбельная",
 };
 
+/* How covers that say so are titled (appended to the original title). */
+static const char *const COVER_MARKS[] = {" (Cover)", " (cover)", " - Cover", " (Acoustic Cover)", " (Piano Cover)",
+                                          " (Rock Cover)", " (Cover Version)", " (кавер)", " (Кавер)"};
+
 static const char *const EN_FIRST[] = {
     "Alex", "Max", "Sam", "Chris", "Jordan", "Taylor", "Billie", "Lana", "Ariana", "Ed", "Harry", "Dua",
     "Justin", "Selena", "Miley", "Katy", "Bruno", "Shawn", "Sia", "Lewis", "Calvin", "Martin", "David",

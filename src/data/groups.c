@@ -313,10 +313,21 @@ static void join_bucket(bucket_ctx *b, const int32_t *t, int32_t m, double chanc
         return;
     }
     if (orig < 0) return;
+    /* a marked cover of a title that other performers carry too covers the
+     * famous one: join it only when the original is played more than
+     * MR_GROUP_COVER_DOMINANCE times as much as every other performer's
+     * unmarked track (without play counts, only when there is none) */
+    int32_t ro = uf_find(lp, orig);
+    int64_t second = -1;
+    for (int32_t k = 0; k < m; k++)
+        if (!(b->mark[t[k]] & MR_VER_COVER) && uf_find(lp, k) != ro && listens_of(in, t[k]) > second)
+            second = listens_of(in, t[k]);
+    int dominant = second < 0 || (in->listens && (double)listens_of(in, t[orig]) > MR_GROUP_COVER_DOMINANCE * (double)second);
     for (int32_t k = 0; k < m; k++) {
         int noart = in->artist_off[t[k] + 1] == in->artist_off[t[k]];
-        if (b->mark[t[k]] & MR_VER_COVER) b->st->joined_as_cover += uf_union(b->parent, t[orig], t[k]);
-        else if (noart && !generic && n_perf <= 1) b->st->joined_by_title += uf_union(b->parent, t[orig], t[k]);
+        if (b->mark[t[k]] & MR_VER_COVER) {
+            if (dominant) b->st->joined_as_cover += uf_union(b->parent, t[orig], t[k]);
+        } else if (noart && !generic && n_perf <= 1) b->st->joined_by_title += uf_union(b->parent, t[orig], t[k]);
     }
 }
 

@@ -21,7 +21,11 @@
  *     the performer's most played unmarked one;
  *   - other performers: joined when chance is below the cover threshold (a
  *     coincidence is then less likely than a cover); otherwise only tracks
- *     marked as covers join the most played unmarked track of the title.
+ *     marked as covers join the most played unmarked track of the title,
+ *     and only when it dominates: played more than MR_GROUP_COVER_DOMINANCE
+ *     times as much as any other performer's track of that title (a
+ *     "Stay (Cover)" covers the famous "Stay" when one is famous; among
+ *     many equally obscure ones it cannot be told which).
  * Tracks with an empty base title are never joined. Group ids are dense,
  * numbered in the order of each group's first track.
  */
@@ -53,6 +57,11 @@ typedef struct {
 } mr_group_opts;
 
 #define MR_GROUP_OPTS_DEFAULT {3, 0.5, 0.02}
+
+/* A track marked as a cover of a title several performers carry joins the
+ * most played of them only when it is played more than this many times as
+ * much as every other performer's (the famous "Stay", not one of many). */
+#define MR_GROUP_COVER_DOMINANCE 2.0
 
 typedef struct {
     int32_t n; /* tracks */

@@ -122,12 +122,7 @@ static void catalog_free(catalog *c)
 /* Row of (type, id) in the clean catalog, or -1. */
 static int64_t catalog_find(const catalog *c, int type, int64_t id)
 {
-    int64_t lo = c->lo[type], hi = c->hi[type];
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (c->id[mid] < id) lo = mid + 1;
-        else hi = mid;
-    }
+    int64_t lo = c->lo[type] + mr_lower_bound_i64(c->id + c->lo[type], c->hi[type] - c->lo[type], id);
     return lo < c->hi[type] && c->id[lo] == id ? lo : -1;
 }
 

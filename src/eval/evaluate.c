@@ -21,6 +21,7 @@
 #include "base/fs.h"
 #include "base/json.h"
 #include "base/log.h"
+#include "base/vec.h"
 #include "data/recs.h"
 #include "models/popular.h"
 #include "parquet/parquet.h"
@@ -91,17 +92,6 @@ static void sort_i32(int32_t *a, int64_t n)
         for (; j > 0 && a[j - 1] > v; j--) a[j] = a[j - 1];
         a[j] = v;
     }
-}
-
-static int sorted_has(const int32_t *a, int64_t n, int32_t x)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == x;
 }
 
 /* Checks codes of an events file against the item count; max user code. */
@@ -305,7 +295,7 @@ static int score(const eval_data *d, const mr_eval_opts *o, const int32_t *users
         label[i] = d->raw_uid[u];
         const int32_t *h = d->tr_items + d->tr_off[u];
         int64_t nh = d->tr_off[u + 1] - d->tr_off[u];
-        for (int64_t j = beg[i]; j < end[i] && nh > 0; j++) in_train += sorted_has(h, nh, items[j]);
+        for (int64_t j = beg[i]; j < end[i] && nh > 0; j++) in_train += mr_sorted_has_i32(h, nh, items[j]);
     }
     mr_metrics_input in = {.n_users = n, .n_items = d->n_items, .user_label = label,
                            .listeners = d->listeners, .train_users = d->train_users};
@@ -389,12 +379,7 @@ static int eval_recs(const eval_data *d, const mr_eval_opts *o, const char *path
 #pragma omp parallel for schedule(dynamic, 1024) reduction(+ : without)
         for (int64_t i = 0; i < n; i++) {
             int32_t u = d->warm[i];
-            int64_t lo = 0, hi = r.n_users;
-            while (lo < hi) {
-                int64_t mid = lo + (hi - lo) / 2;
-                if (r.user_idx[mid] < u) lo = mid + 1;
-                else hi = mid;
-            }
+            int64_t lo = mr_lower_bound_i32(r.user_idx, r.n_users, u);
             if (lo < r.n_users && r.user_idx[lo] == u) {
                 beg[i] = r.off[lo];
                 end[i] = r.off[lo + 1];

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/vec.h"
 
 /* Per-block, per-K running sums. */
 enum { S_PREC, S_REC, S_MAP, S_NDCG, S_HIT, S_MRR, S_NOV, S_SLOTS, S_N };
@@ -71,17 +72,6 @@ int mr_metrics_parse_k(const char *s, int32_t **ks, int *n_k)
     *ks = v;
     *n_k = m;
     return 0;
-}
-
-static int has_item(const int32_t *r, int64_t n, int32_t x)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (r[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && r[lo] == x;
 }
 
 static long long label(const mr_metrics_input *in, int64_t u)
@@ -245,7 +235,7 @@ int mr_metrics_compute(const mr_metrics_input *in, const int32_t *ks_in, int n_k
                     int32_t x = l[i];
                     atomic_min_i32(&first_pos[x], (int32_t)i + 1);
                     nov += selfinfo[x];
-                    if (has_item(r, nr, x)) {
+                    if (mr_sorted_has_i32(r, nr, x)) {
                         hits++;
                         if (!first) first = i + 1;
                         ap += (double)hits / (double)(i + 1);

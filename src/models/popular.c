@@ -18,6 +18,7 @@
 
 #include "base/err.h"
 #include "base/fs.h"
+#include "base/vec.h"
 #include "parquet/parquet.h"
 
 #define FIXED_ONE 4294967296.0 /* 2^32: one listener in fixed point */
@@ -400,22 +401,11 @@ int mr_popular_build(const char *train_path, const char *items_path, double half
     return rc;
 }
 
-static int sorted_has(const int32_t *a, int64_t n, int32_t x)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (a[mid] < x) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == x;
-}
-
 int64_t mr_popular_recommend(const int32_t *order, int64_t n_order, const int32_t *history, int64_t n_history,
                              int64_t k, int32_t *out)
 {
     int64_t got = 0;
     for (int64_t i = 0; i < n_order && got < k; i++)
-        if (!sorted_has(history, n_history, order[i])) out[got++] = order[i];
+        if (!mr_sorted_has_i32(history, n_history, order[i])) out[got++] = order[i];
     return got;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "base/vec.h"
 
 static int check_items(const char *what, const int32_t *v, int64_t n, int32_t n_items, int allow_pad)
 {
@@ -137,12 +138,7 @@ void mr_snap_free(mr_snap *s)
 
 int64_t mr_snap_offline(const mr_snap *s, int32_t u, const int32_t **items, const float **scores)
 {
-    int64_t lo = 0, hi = s->n_rec_users;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (s->rec_user[mid] < u) lo = mid + 1;
-        else hi = mid;
-    }
+    int64_t lo = mr_lower_bound_i32(s->rec_user, s->n_rec_users, u);
     if (u < 0 || lo == s->n_rec_users || s->rec_user[lo] != u) return 0;
     *items = s->rec_item + s->rec_off[lo];
     *scores = s->rec_score + s->rec_off[lo];
@@ -170,12 +166,5 @@ int64_t mr_snap_similar(const mr_snap *s, int32_t i, const int32_t **items, cons
 int mr_snap_listened(const mr_snap *s, int32_t u, int32_t i)
 {
     if (!s->hist_off || u < 0 || u >= s->n_users) return 0;
-    const int32_t *row = s->hist_item + s->hist_off[u];
-    int64_t lo = 0, hi = s->hist_off[u + 1] - s->hist_off[u];
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (row[mid] < i) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < s->hist_off[u + 1] - s->hist_off[u] && row[lo] == i;
+    return mr_sorted_has_i32(s->hist_item + s->hist_off[u], s->hist_off[u + 1] - s->hist_off[u], i);
 }

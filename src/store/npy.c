@@ -38,6 +38,7 @@
 
 #include "base/err.h"
 #include "base/fs.h"
+#include "base/vec.h"
 
 #define U32MAX 0xFFFFFFFFu
 /* CRC work below this many bytes is not worth a parallel region. */
@@ -1093,13 +1094,8 @@ int mr_csr_transpose(const mr_csr *m, mr_csr *t)
     /* row bands with about nnz / nt entries each */
     band[0] = 0;
     for (int k = 1; k < nt; k++) {
-        int64_t target = nnz / nt * k, lo = band[k - 1], hi = R;
-        while (lo < hi) {
-            int64_t mid = lo + (hi - lo) / 2;
-            if (m->indptr[mid] < target) lo = mid + 1;
-            else hi = mid;
-        }
-        band[k] = lo;
+        int64_t target = nnz / nt * k;
+        band[k] = band[k - 1] + mr_lower_bound_i64(m->indptr + band[k - 1], R - band[k - 1], target);
     }
     band[nt] = R;
 #pragma omp parallel num_threads(nt)

@@ -139,4 +139,20 @@ int mr_s3_sign_request(mr_s3 *s, const char *method, const char *key,
 int64_t mr_s3_attempts(const mr_s3 *s);
 int64_t mr_s3_retries(const mr_s3 *s);
 
+/* What one job of mr_s3_run_jobs did: its return code, its error message
+ * (malloc'ed, NULL on success; the caller frees it) and its wall seconds. */
+typedef struct {
+    int rc;
+    char *err;
+    double seconds;
+} mr_s3_result;
+
+/* Runs job(s, i, arg) for every i in [0, n) on at most `threads` threads,
+ * each thread with its own connection made from o (a handle is not
+ * thread-safe), handing out the next i as each thread finishes one, so that
+ * a large file does not hold back the small ones behind it. Fills
+ * results[i]; returns the retries of all connections together. */
+int64_t mr_s3_run_jobs(const mr_s3_opts *o, int threads, size_t n, int (*job)(mr_s3 *s, size_t i, void *arg),
+                       void *arg, mr_s3_result *results);
+
 #endif
