@@ -100,7 +100,9 @@ static int recommend_all(const mr_csr *ui, const mr_als_model *m, int n, int pru
         mr_recs_free(out);
         return rc;
     }
-    MR_LOG(MR_LOG_INFO, "scored", MR_I("pairs", o.scored), MR_F("fraction", (double)o.scored / ((double)nu * m->n_items)));
+    MR_LOG(MR_LOG_INFO, "scored", MR_I("pairs", o.scored), MR_F("fraction", (double)o.scored / ((double)nu * m->n_items)),
+           MR_S("engine", o.path == MR_TOPK_FP32 ? "fp32" : o.path == MR_TOPK_INT8 ? "int8-vnni" : "int8-portable"),
+           MR_I("rescored", o.rescored), MR_F("rescored_fraction", (double)o.rescored / ((double)nu * m->n_items)));
     /* compact: users with history only, without the -1 padding of users
      * with fewer than n unheard items */
     int64_t w = 0, k = 0;
