@@ -82,6 +82,8 @@ int mr_cand_als_recs(mr_cand_als_opts *o, const int32_t *users, int64_t n, mr_re
         goto out;
     }
     o->scored = to.scored;
+    o->rescored = to.rescored;
+    o->path = to.path;
     /* compact in place: users with history only, no -1 padding */
     int64_t w = 0, u = 0;
     for (int64_t q = 0; q < nq; q++) {

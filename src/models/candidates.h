@@ -25,7 +25,10 @@ typedef struct {
     const mr_csr *hist; /* users x items, sorted rows: excluded, and who has history */
     int k;              /* items per user */
     int prune;          /* mr_topk_opts.prune: worth it for many users */
-    int64_t scored;     /* out: query-item scores computed */
+    /* out, from the top-k engine (mr_topk_opts): scores or int8 bounds
+       computed, pairs rescored exactly, the path taken */
+    int64_t scored, rescored;
+    int path;
 } mr_cand_als_opts;
 
 /* The ALS top k of users[0..n) (ascending user indices, each < hist->n_rows),
