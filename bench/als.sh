@@ -7,6 +7,15 @@
 #                            flock /tmp/musrec-big.lock; targets fit <= 10 min,
 #                            recommend-all <= 10 min, similar-all <= 5 min,
 #                            peak RSS <= 12 GB
+#   BENCH_WORKDIR=DIR        work directory (default /tmp/musrec-bench-als-SCALE);
+#                            put (or symlink) an existing data/preprocessed/
+#                            there to skip gen/preprocess/split
+#   MUSREC_TOPK=fp32         score with the fp32 sgemm path instead of the
+#                            int8 one (both exact; see docs/als.md)
+#
+# Recommend-all and similar-all report the top-k engine that ran (int8-vnni
+# on AVX-512 VNNI CPUs) and the share of user-item (item-item) pairs it
+# rescored exactly.
 #
 # Data: the train matrix of `musrec gen --scale S` + preprocess + split when
 # those commands exist; otherwise a synthetic power-law matrix of the same
@@ -57,9 +66,16 @@ def msgs(p): return [json.loads(l) for l in open(p)]
 a = msgs(sys.argv[1]); s = msgs(sys.argv[2])
 fit = next(m["seconds"] for m in a if m["msg"] == "fitted")
 rec = next(m["seconds"] for m in a if m["msg"] == "recommended")
-sim = next(m["seconds"] for m in s if m["msg"] == "similar items")
-rss = max(int(open(sys.argv[3]).read().split()[-1]), int(open(sys.argv[4]).read().split()[-1])) * 1024
-print(f"fit: {fit:.1f} s\nrecommend-all top-100: {rec:.1f} s\nsimilar-all top-10: {sim:.1f} s\npeak RSS: {rss/1e9:.2f} GB")
+sc = next((m for m in a if m["msg"] == "scored"), {})
+sm = next(m for m in s if m["msg"] == "similar items")
+rss_a = int(open(sys.argv[3]).read().split()[-1]) * 1024
+rss_s = int(open(sys.argv[4]).read().split()[-1]) * 1024
+print(f"fit: {fit:.1f} s")
+print(f"recommend-all top-100: {rec:.1f} s (engine {sc.get('engine', '?')}, "
+      f"pairs scored {sc.get('fraction', float('nan')):.3f}, rescored exactly {sc.get('rescored_fraction', float('nan')):.2e})")
+print(f"similar-all top-10: {sm['seconds']:.1f} s (engine {sm.get('engine', '?')}, "
+      f"rescored exactly {sm.get('rescored_fraction', float('nan')):.2e})")
+print(f"peak RSS: {max(rss_a, rss_s)/1e9:.2f} GB (als {rss_a/1e9:.2f}, similar {rss_s/1e9:.2f})")
 EOF
   rm -f /tmp/bench-als-rss.$$ /tmp/bench-sim-rss.$$
 else
@@ -72,9 +88,9 @@ else
 fi
 
 echo "reference: numpy float32 matmul of 4096 users x $ITEMS items x 64 (score everything, select nothing):"
-OPENBLAS_NUM_THREADS=$THREADS $PY - "$ITEMS" <<'EOF'
+OPENBLAS_NUM_THREADS=$THREADS $PY - "$ITEMS" "$USERS" <<'EOF'
 import sys, time, numpy as np
-ni = int(sys.argv[1]); rng = np.random.default_rng(0)
+ni = int(sys.argv[1]); nu = int(sys.argv[2]); rng = np.random.default_rng(0)
 Y = rng.standard_normal((ni, 64), dtype=np.float32); X = rng.standard_normal((4096, 64), dtype=np.float32)
 ts = []
 for _ in range(3):
@@ -82,5 +98,8 @@ for _ in range(3):
     for i in range(0, ni, 65536): X @ Y[i:i + 65536].T
     ts.append(time.perf_counter() - t)
 t = sorted(ts)[1]
-print(f"  numpy: {4096 * ni / t / 1e9:.2f} G scores/s ({2 * 64 * 4096 * ni / t / 1e9:.0f} GFLOPS), median of 3")
+r = 4096 * ni / t
+print(f"  numpy: {r / 1e9:.2f} G scores/s ({2 * 64 * r / 1e9:.0f} GFLOPS), median of 3")
+print(f"  at that rate: all {nu} users x {ni} items {nu * ni / r:.0f} s, all items x items {ni * ni / r:.0f} s "
+      f"(half that with the symmetry), before any selection")
 EOF

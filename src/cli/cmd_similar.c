@@ -126,9 +126,13 @@ int mr_cmd_similar(mr_ctx *ctx, int argc, char **argv)
                MR_S("method", "approx"), MR_I("nlist", nlist), MR_I("nprobe", nprobe),
                MR_F("recall_vs_exact", recall), MR_I("recall_sample", m.n_items < 1000 ? m.n_items : 1000));
     } else {
-        if ((rc = mr_similar_compute(m.item_factors, m.n_items, m.factors, n, idx, sc)) != 0) goto out;
+        mr_topk_opts o = {.k = n};
+        if ((rc = mr_similar_compute_opts(m.item_factors, m.n_items, m.factors, n, &o, idx, sc)) != 0) goto out;
         MR_LOG(MR_LOG_INFO, "similar items", MR_I("items", m.n_items), MR_I("top_n", n),
-               MR_F("seconds", mr_now() - t0), MR_S("method", "exact"));
+               MR_F("seconds", mr_now() - t0), MR_S("method", "exact"),
+               MR_S("engine", o.path == MR_TOPK_FP32 ? "fp32" : o.path == MR_TOPK_INT8 ? "int8-vnni" : "int8-portable"),
+               MR_I("rescored", o.rescored),
+               MR_F("rescored_fraction", (double)o.rescored / ((double)m.n_items * (double)m.n_items)));
     }
     if ((rc = write_parquet(pq_path, m.n_items, n, idx, sc, tid)) != 0) goto out;
     mr_step_file(&st, "output", pq_path);

@@ -18,6 +18,13 @@
 
 int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n, int32_t *idx, float *score)
 {
+    mr_topk_opts o = {.k = n};
+    return mr_similar_compute_opts(item_factors, n_items, f, n, &o, idx, score);
+}
+
+int mr_similar_compute_opts(const float *item_factors, int64_t n_items, int f, int n, mr_topk_opts *o, int32_t *idx,
+                            float *score)
+{
     if (n < 1) return mr_err(MR_EINVAL, "similar items: N must be at least 1, got %d", n);
     float *nv = mr_malloc(sizeof(float) * (size_t)n_items * f + 1);
     if (!nv) return MR_ENOMEM;
@@ -29,7 +36,8 @@ int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n,
         float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0.0f;
         for (int a = 0; a < f; a++) nv[i * f + a] = v[a] * inv;
     }
-    int rc = mr_topk_self(nv, n_items, f, n, idx, score);
+    o->k = n;
+    int rc = mr_topk_self(nv, n_items, f, o, idx, score);
     free(nv);
     return rc;
 }

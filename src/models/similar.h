@@ -26,12 +26,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "models/topk.h"
+
 #define MR_SIMILAR_MAGIC "MRSIM\0\0\0"
 #define MR_SIMILAR_VERSION 1
 #define MR_SIMILAR_HEADER_SIZE 64
 
-/* idx/score: n_items x n, best first. */
+/* idx/score: n_items x n, best first. Exact (mr_topk_self on the
+ * normalised factors: the int8 path with exact rescoring where the CPU has
+ * VNNI). */
 int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n, int32_t *idx, float *score);
+/* The same with the engine's options and statistics: o->mode is used, k is
+ * set to n, and o's out fields (scored, rescored, path) are filled. */
+int mr_similar_compute_opts(const float *item_factors, int64_t n_items, int f, int n, mr_topk_opts *o, int32_t *idx,
+                            float *score);
 
 /* Approximate: an inverted file over nlist spherical k-means clusters,
  * each cluster's items compared with the items of its nprobe nearest

@@ -2,19 +2,39 @@
 #include "models/topk.h"
 
 #include <cblas.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 #include <float.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "models/topk_q8.h"
 
 /* A block of queries x a block of items: 256 x 1024 floats = 1 MB of
  * scores, about one L2 cache; the query block (64 KB at f = 64) stays
  * resident while item blocks stream through. */
 #define BQ 256
 #define BI 1024
+
+/* The exact score of the int8 path and of mr_topk_brute: float products
+ * are exact in double, summed in double in a fixed order (eight lanes, a
+ * fixed tree), rounded once to float. Any compiler, SIMD width or FMA
+ * contraction gives the same bits (no product is ever rounded, and C does
+ * not reassociate the sums), and the sum is symmetric in x and y. */
+static inline float exact_dot(const float *x, const float *y, int f)
+{
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int a = 0;
+    for (; a + 8 <= f; a += 8)
+        for (int l = 0; l < 8; l++) s[l] += (double)x[a + l] * y[a + l];
+    for (int l = 0; a < f; a++, l++) s[l] += (double)x[a] * y[a];
+    return (float)(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
+}
 
 /* ---- bounded min-heap of (score, idx); the root is the worst kept entry.
  * "a worse than b": lower score, or equal score and higher index. */
@@ -66,6 +86,20 @@ static void heap_push(heap *h, float s, int32_t i)
 
 /* Scores below this cannot enter the heap. */
 static inline float heap_threshold(const heap *h) { return h->n < h->k ? -INFINITY : h->s[0]; }
+
+/* For the int8 path: a candidate whose upper bound U is below this cannot
+ * enter the heap. It is the threshold lowered by 2^-20 of itself plus
+ * 2^-120: together with the slack inside U (topk_q8.h) that guarantees the
+ * exact score, rounded to float, is strictly below the threshold, so even
+ * an exact tie is rescored. Not finite (heap not full, or an infinite
+ * k-th score): everything is a candidate. */
+static inline float heap_threshold_q8(const heap *h)
+{
+    if (h->n < h->k) return -INFINITY;
+    float t = h->s[0];
+    if (!(fabsf(t) < INFINITY)) return -INFINITY;
+    return t - (fabsf(t) * 0x1p-20f + 0x1p-120f);
+}
 
 /* Writes the heap best-first into idx/score (k slots, padded) and empties it. */
 static void heap_drain(heap *h, int32_t *idx, float *score)
@@ -128,9 +162,70 @@ scan_row(heap *h, const float *restrict s, int n, int32_t base, const int32_t *r
     }
 }
 
+/* The int8 path's scan of one row of upper bounds (item map[j], whose
+ * factors are rows + j f): bounds are compared with the lowered threshold
+ * (a NaN bound counts as a candidate); a candidate is rescored exactly and
+ * then goes through the same admission test, exclusion check and heap as
+ * in scan_row. Returns how many were rescored. */
+static inline int64_t rescore_q8(heap *h, float *thr, int32_t item, const float *row, const float *q, int f,
+                                 const mr_topk_opts *o, int64_t qi)
+{
+    float v = exact_dot(q, row, f);
+    if (h->n == h->k && !worse(h->s[0], h->i[0], v, item)) return 1;
+    if (is_excluded(o, qi, item)) return 1;
+    heap_push(h, v, item);
+    *thr = heap_threshold_q8(h);
+    return 1;
+}
+
+#if defined(__x86_64__)
+/* 64 bounds per step, four mask compares: almost every step finds nothing. */
+__attribute__((target("avx512f"))) static int64_t scan_row_q8_avx512(heap *h, const float *restrict U, int n,
+                                                                     const int32_t *map, const float *rows,
+                                                                     const float *q, int f, const mr_topk_opts *o,
+                                                                     int64_t qi)
+{
+    float thr = heap_threshold_q8(h);
+    int64_t rescored = 0;
+    int j = 0;
+    for (; j + 64 <= n; j += 64) {
+        __m512 t = _mm512_set1_ps(thr);
+        uint64_t m = (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j), t, _CMP_NLT_UQ) |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j + 16), t, _CMP_NLT_UQ) << 16 |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j + 32), t, _CMP_NLT_UQ) << 32 |
+                     (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(U + j + 48), t, _CMP_NLT_UQ) << 48;
+        while (m) {
+            int b = __builtin_ctzll(m);
+            m &= m - 1;
+            if (U[j + b] < thr) continue; /* the threshold rose since the compare */
+            rescored += rescore_q8(h, &thr, map[j + b], rows + (int64_t)(j + b) * f, q, f, o, qi);
+        }
+    }
+    for (; j < n; j++)
+        if (!(U[j] < thr)) rescored += rescore_q8(h, &thr, map[j], rows + (int64_t)j * f, q, f, o, qi);
+    return rescored;
+}
+#endif
+
+static int64_t scan_row_q8(heap *h, const float *restrict U, int n, const int32_t *map, const float *rows,
+                           const float *q, int f, const mr_topk_opts *o, int64_t qi, int avx512)
+{
+#if defined(__x86_64__)
+    if (avx512) return scan_row_q8_avx512(h, U, n, map, rows, q, f, o, qi);
+#endif
+    (void)avx512;
+    float thr = heap_threshold_q8(h);
+    int64_t rescored = 0;
+    for (int j = 0; j < n; j++)
+        if (!(U[j] < thr)) rescored += rescore_q8(h, &thr, map[j], rows + (int64_t)j * f, q, f, o, qi);
+    return rescored;
+}
+
 static int check_args(int64_t nq, int64_t ni, int f, const mr_topk_opts *o)
 {
     if (nq < 0 || ni < 0 || f < 1) return mr_err(MR_EINVAL, "top-k: bad sizes %lld x %lld x %d", (long long)nq, (long long)ni, f);
+    if (o->mode < MR_TOPK_AUTO || o->mode > MR_TOPK_INT8_PORTABLE)
+        return mr_err(MR_EINVAL, "top-k: unknown mode %d", o->mode);
     if (o->k < 1) return mr_err(MR_EINVAL, "top-k: k must be at least 1, got %d", o->k);
     if (ni > INT32_MAX) return mr_err(MR_EINVAL, "top-k: too many items (%lld)", (long long)ni);
     if (o->exclude && o->exclude->n_rows < nq)
@@ -288,6 +383,143 @@ static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, i
     return 0;
 }
 
+/* ---- int8 candidates, exact rescoring (topk_q8.h) ---- */
+
+#ifndef BQ8
+#define BQ8 256
+#endif
+#ifndef BI8
+#define BI8 1024
+#endif
+#define Q8_ROWS(m) (((m) + MR_Q8_QT - 1) / MR_Q8_QT * MR_Q8_QT)
+
+/* Items are visited in order of decreasing norm (a permuted copy, so a
+ * block's rows stay together for the rescoring): the best items of a query
+ * tend to come first, its threshold rises early and few later items get
+ * past the bound. With o->prune a query also stops once |q| |v_next| (the
+ * Cauchy-Schwarz bound of every remaining item, with the same margins as
+ * U) is below its lowered threshold. */
+static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
+                   float *out_score, int vnni)
+{
+    norm_idx *order = mr_malloc(sizeof(norm_idx) * (size_t)ni);
+    float *Vs = mr_malloc(sizeof(float) * (size_t)ni * f);
+    int32_t *perm = mr_malloc(sizeof(int32_t) * (size_t)ni);
+    float *vnorm = mr_malloc(sizeof(float) * (size_t)ni);
+    if (!order || !Vs || !perm || !vnorm) {
+        free(order), free(Vs), free(perm), free(vnorm);
+        return MR_ENOMEM;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < ni; i++) order[i] = (norm_idx){(float)row_norm(V + i * f, f), (int32_t)i};
+    qsort(order, (size_t)ni, sizeof *order, by_norm_desc);
+#pragma omp parallel for schedule(static)
+    for (int64_t p = 0; p < ni; p++) {
+        perm[p] = order[p].idx;
+        vnorm[p] = order[p].norm;
+        memcpy(Vs + p * f, V + (int64_t)order[p].idx * f, sizeof(float) * f);
+    }
+    free(order);
+    mr_q8_items it;
+    int rc = mr_q8_items_build(Vs, ni, f, &it);
+    if (rc) {
+        /* name the item by its own index, not its place in the norm order */
+        int64_t p = -1;
+        if (sscanf(mr_errmsg(), "top-k: item row %lld", (long long *)&p) == 1 && p >= 0 && p < ni)
+            rc = mr_err(MR_EINVAL, "top-k: item row %lld has a non-finite value", (long long)perm[p]);
+        free(Vs), free(perm), free(vnorm);
+        return rc;
+    }
+    const int k = o->k;
+    const int64_t nblocks = (nq + BQ8 - 1) / BQ8;
+    int failed = 0;
+    int64_t rescored = 0, scored = 0, badq = -1;
+#pragma omp parallel reduction(+ : rescored, scored) if (nblocks > 1)
+    {
+        /* the kernel fills rows up to a multiple of MR_Q8_QT */
+        float *U = mr_malloc(sizeof(float) * Q8_ROWS(BQ8) * BI8);
+        float *hs = mr_malloc(sizeof(float) * BQ8 * k);
+        int32_t *hi = mr_malloc(sizeof(int32_t) * BQ8 * k);
+        mr_q8_queries qq;
+        int ok = mr_q8_queries_alloc(&qq, BQ8, f) == 0 && U && hs && hi;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        heap H[BQ8];
+        int act[BQ8];
+        double qb[BQ8];
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < nblocks; b++) {
+            if (!ok) continue;
+            int64_t q0 = b * BQ8;
+            int mq = (int)(nq - q0 < BQ8 ? nq - q0 : BQ8), na = mq;
+            int64_t bad = mr_q8_queries_set(&qq, Q + q0 * f, mq);
+            if (bad < 0) {
+#pragma omp critical(mr_topk_bad)
+                if (badq < 0 || q0 - 1 - bad < badq) badq = q0 - 1 - bad;
+                continue;
+            }
+            for (int r = 0; r < mq; r++) {
+                H[r] = (heap){hs + (int64_t)r * k, hi + (int64_t)r * k, 0, k};
+                act[r] = r;
+                qb[r] = row_norm(Q + (q0 + r) * f, f) * (1 + 0x1p-10);
+            }
+            for (int64_t i0 = 0; i0 < ni && na > 0; i0 += BI8) {
+                int mi = (int)(ni - i0 < BI8 ? ni - i0 : BI8);
+                mr_q8_block(&qq, na, &it, i0, mi, U, BI8, vnni);
+                scored += (int64_t)na * mi;
+                double next = i0 + mi < ni ? vnorm[i0 + mi] * (1 + 0x1p-18) : 0;
+                int nn = 0;
+                for (int a = 0; a < na; a++) {
+                    int r = act[a];
+                    rescored += scan_row_q8(&H[r], U + (int64_t)a * BI8, mi, perm + i0, Vs + i0 * f,
+                                            Q + (q0 + r) * f, f, o, q0 + r, vnni);
+                    int keep = i0 + mi < ni;
+                    if (keep && o->prune && H[r].n == k && qb[r] * next < (double)heap_threshold_q8(&H[r])) keep = 0;
+                    if (keep) {
+                        if (nn != a) mr_q8_queries_move(&qq, nn, a);
+                        act[nn++] = r;
+                    }
+                }
+                na = nn;
+            }
+            for (int r = 0; r < mq; r++) heap_drain(&H[r], out_idx + (q0 + r) * k, out_score + (q0 + r) * k);
+        }
+        free(U);
+        free(hs);
+        free(hi);
+        mr_q8_queries_free(&qq);
+    }
+    mr_q8_items_free(&it);
+    free(Vs), free(perm), free(vnorm);
+    if (failed) return mr_err(MR_ENOMEM, "out of memory for top-k buffers");
+    if (badq >= 0) return mr_err(MR_EINVAL, "top-k: query row %lld has a non-finite value", (long long)badq);
+    o->scored = scored;
+    o->rescored = rescored;
+    return 0;
+}
+
+/* Which path a call takes: o->mode, or for MR_TOPK_AUTO the environment
+ * variable MUSREC_TOPK (fp32, int8, portable; for tests and benchmarks),
+ * else int8 on a CPU with AVX-512 VNNI when there are enough queries to pay
+ * for sorting, copying and quantising the items (about 4 s for 1M items on
+ * the 2-core development machine, the fp32 cost of ~1500 queries), else
+ * fp32. int8 without VNNI runs the portable kernel. */
+static int choose_path(const mr_topk_opts *o, int64_t nq)
+{
+    int mode = o->mode;
+    if (mode == MR_TOPK_AUTO) {
+        const char *e = getenv("MUSREC_TOPK");
+        if (e && !strcmp(e, "fp32")) mode = MR_TOPK_FP32;
+        else if (e && !strcmp(e, "int8")) mode = MR_TOPK_INT8;
+        else if (e && !strcmp(e, "portable")) mode = MR_TOPK_INT8_PORTABLE;
+        else mode = nq >= 2048 && mr_q8_have_vnni() ? MR_TOPK_INT8 : MR_TOPK_FP32;
+    }
+    if (mode == MR_TOPK_INT8 && !mr_q8_have_vnni()) mode = MR_TOPK_INT8_PORTABLE;
+    return mode;
+}
+
 int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
             float *out_score)
 {
@@ -300,8 +532,14 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
             out_score[j] = -INFINITY;
         }
         o->scored = 0;
+        o->rescored = 0;
+        o->path = MR_TOPK_FP32;
         return 0;
     }
+    o->path = choose_path(o, nq);
+    o->rescored = 0;
+    if (o->path != MR_TOPK_FP32)
+        return topk_q8(Q, nq, V, ni, f, o, out_idx, out_score, o->path == MR_TOPK_INT8);
     return o->prune ? topk_pruned(Q, nq, V, ni, f, o, out_idx, out_score)
                     : topk_full(Q, nq, V, ni, f, o, out_idx, out_score);
 }
@@ -346,11 +584,154 @@ scan_cols(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float 
     }
 }
 
-int mr_topk_self(const float *V, int64_t n, int f, int k, int32_t *out_idx, float *out_score)
+/* The int8 column pass: row r of the bound block (candidate i0 + r) against
+ * the lowered thresholds of the columns' heaps (items j0 + c); candidates
+ * are rescored exactly (exact_dot is symmetric, so the score is item
+ * j0 + c's score for candidate i0 + r). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static int64_t
+scan_cols_q8(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float *restrict thr, int k,
+             const float *restrict U, int ldu, int mi, int mj, int32_t i0, int32_t j0, const float *V, int f)
 {
-    mr_topk_opts o = {.k = k, .exclude_self = 1};
+    int64_t rescored = 0;
+    for (int r = 0; r < mi; r++) {
+        const float *row = U + (int64_t)r * ldu;
+        const float *cand = V + (int64_t)(i0 + r) * f;
+        for (int j = 0; j < mj; j += 16) {
+            int m = mj - j < 16 ? mj - j : 16, hits = 0;
+            if (m == 16) {
+                for (int t = 0; t < 16; t++) hits += !(row[j + t] < thr[j + t]);
+            } else {
+                for (int t = 0; t < m; t++) hits += !(row[j + t] < thr[j + t]);
+            }
+            if (!hits) continue;
+            for (int t = 0; t < m; t++) {
+                if (row[j + t] < thr[j + t]) continue;
+                int64_t item = j0 + j + t;
+                float v = exact_dot(V + item * f, cand, f);
+                rescored++;
+                heap h = {hs + item * k, hi + item * k, hn[item], k};
+                if (h.n == k && !worse(h.s[0], h.i[0], v, i0 + r)) continue;
+                heap_push(&h, v, i0 + r);
+                hn[item] = h.n;
+                thr[j + t] = heap_threshold_q8(&h);
+            }
+        }
+    }
+    return rescored;
+}
+
+/* Merges the T per-thread heaps of every item into out_idx/out_score. */
+static int merge_thread_heaps(const float *hs, const int32_t *hi, const int32_t *hn, int T, int64_t n, int k,
+                              int32_t *out_idx, float *out_score)
+{
+    int failed = 0;
+#pragma omp parallel
+    {
+        float *ms = mr_malloc(sizeof(float) * k);
+        int32_t *mi = mr_malloc(sizeof(int32_t) * k);
+#pragma omp for schedule(static)
+        for (int64_t q = 0; q < n; q++) {
+            if (!ms || !mi) continue;
+            heap h = {ms, mi, 0, k};
+            for (int t = 0; t < T; t++) {
+                const float *ts = hs + ((size_t)t * n + q) * k;
+                const int32_t *ti = hi + ((size_t)t * n + q) * k;
+                for (int e = 0; e < hn[(size_t)t * n + q]; e++) heap_push(&h, ts[e], ti[e]);
+            }
+            heap_drain(&h, out_idx + q * k, out_score + q * k);
+        }
+        if (!ms || !mi) {
+#pragma omp atomic write
+            failed = 1;
+        }
+        free(ms);
+        free(mi);
+    }
+    return failed;
+}
+
+static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *out_idx, float *out_score, int vnni)
+{
+    const int k = o->k;
+    mr_q8_items it;
+    int rc = mr_q8_items_build(V, n, f, &it);
+    if (rc) return rc;
+    const int64_t nb = (n + BS - 1) / BS;
+    const int T = omp_get_max_threads();
+    float *hs = mr_malloc(sizeof(float) * (size_t)T * n * k + 1);
+    int32_t *hi = mr_malloc(sizeof(int32_t) * (size_t)T * n * k + 1);
+    int32_t *hn = mr_calloc((size_t)T * n + 1, sizeof(int32_t));
+    int32_t *iota = mr_malloc(sizeof(int32_t) * (size_t)n + 1);
+    if (!hs || !hi || !hn || !iota) {
+        free(hs), free(hi), free(hn), free(iota);
+        mr_q8_items_free(&it);
+        return MR_ENOMEM;
+    }
+    for (int64_t i = 0; i < n; i++) iota[i] = (int32_t)i;
+    mr_topk_opts so = {.k = k, .exclude_self = 1};
+    int failed = 0;
+    int64_t rescored = 0;
+#pragma omp parallel num_threads(T) reduction(+ : rescored)
+    {
+        int t = omp_get_thread_num();
+        float *U = mr_malloc(sizeof(float) * Q8_ROWS(BS) * BS), *thr = mr_malloc(sizeof(float) * BS);
+        float *ths = hs + (size_t)t * n * k;
+        int32_t *thi = hi + (size_t)t * n * k, *thn = hn + (size_t)t * n;
+        mr_q8_queries qq;
+        int ok = mr_q8_queries_alloc(&qq, BS, f) == 0 && U && thr;
+        if (!ok) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t bI = 0; bI < nb; bI++) {
+            if (!ok) continue;
+            int64_t i0 = bI * BS;
+            int mi = (int)(n - i0 < BS ? n - i0 : BS);
+            mr_q8_queries_set(&qq, V + i0 * f, mi); /* finite: the items were checked */
+            for (int64_t bJ = bI; bJ < nb; bJ++) {
+                int64_t j0 = bJ * BS;
+                int mj = (int)(n - j0 < BS ? n - j0 : BS);
+                mr_q8_block(&qq, mi, &it, j0, mj, U, BS, vnni);
+                for (int r = 0; r < mi; r++) {
+                    int64_t q = i0 + r;
+                    heap h = {ths + q * k, thi + q * k, thn[q], k};
+                    rescored += scan_row_q8(&h, U + (int64_t)r * BS, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q,
+                                            vnni);
+                    thn[q] = h.n;
+                }
+                if (bJ == bI) continue;
+                for (int c = 0; c < mj; c++) {
+                    int64_t item = j0 + c;
+                    heap h = {ths + item * k, thi + item * k, thn[item], k};
+                    thr[c] = heap_threshold_q8(&h);
+                }
+                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BS, mi, mj, (int32_t)i0, (int32_t)j0, V, f);
+            }
+        }
+        free(U);
+        free(thr);
+        mr_q8_queries_free(&qq);
+    }
+    mr_q8_items_free(&it);
+    if (!failed) failed = merge_thread_heaps(hs, hi, hn, T, n, k, out_idx, out_score);
+    free(hs), free(hi), free(hn), free(iota);
+    if (failed) return mr_err(MR_ENOMEM, "out of memory for top-k buffers");
+    o->scored = n * n;
+    o->rescored = rescored;
+    return 0;
+}
+
+int mr_topk_self(const float *V, int64_t n, int f, mr_topk_opts *opts, int32_t *out_idx, float *out_score)
+{
+    const int k = opts->k;
+    mr_topk_opts o = {.k = k, .exclude_self = 1, .mode = opts->mode};
     int rc = check_args(n, n, f, &o);
     if (rc) return rc;
+    opts->path = choose_path(&o, n);
+    opts->rescored = 0;
+    opts->scored = n * n;
+    if (opts->path != MR_TOPK_FP32) return self_q8(V, n, f, opts, out_idx, out_score, opts->path == MR_TOPK_INT8);
     const int64_t nb = (n + BS - 1) / BS;
     const int T = omp_get_max_threads();
     float *hs = mr_malloc(sizeof(float) * (size_t)T * n * k + 1);
@@ -401,31 +782,7 @@ int mr_topk_self(const float *V, int64_t n, int f, int k, int32_t *out_idx, floa
         free(S);
         free(thr);
     }
-    if (!failed) {
-        /* merge the threads' heaps of each item */
-#pragma omp parallel
-        {
-            float *ms = mr_malloc(sizeof(float) * k);
-            int32_t *mi = mr_malloc(sizeof(int32_t) * k);
-#pragma omp for schedule(static)
-            for (int64_t q = 0; q < n; q++) {
-                if (!ms || !mi) continue;
-                heap h = {ms, mi, 0, k};
-                for (int t = 0; t < T; t++) {
-                    const float *ts = hs + ((size_t)t * n + q) * k;
-                    const int32_t *ti = hi + ((size_t)t * n + q) * k;
-                    for (int e = 0; e < hn[(size_t)t * n + q]; e++) heap_push(&h, ts[e], ti[e]);
-                }
-                heap_drain(&h, out_idx + q * k, out_score + q * k);
-            }
-            if (!ms || !mi) {
-#pragma omp atomic write
-                failed = 1;
-            }
-            free(ms);
-            free(mi);
-        }
-    }
+    if (!failed) failed = merge_thread_heaps(hs, hi, hn, T, n, k, out_idx, out_score);
     free(hs), free(hi), free(hn);
     if (failed) return mr_err(MR_ENOMEM, "out of memory for top-k buffers");
     return 0;
@@ -446,9 +803,7 @@ int mr_topk_brute(const float *Q, int64_t nq, const float *V, int64_t ni, int f,
         heap h = {hs, hi, 0, o->k};
         for (int64_t i = 0; i < ni; i++) {
             if (is_excluded(o, q, (int32_t)i)) continue;
-            double s = 0;
-            for (int a = 0; a < f; a++) s += (double)Q[q * f + a] * V[i * f + a];
-            heap_push(&h, (float)s, (int32_t)i);
+            heap_push(&h, exact_dot(Q + q * f, V + i * f, f), (int32_t)i);
         }
         heap_drain(&h, out_idx + q * o->k, out_score + q * o->k);
     }
