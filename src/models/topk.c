@@ -506,7 +506,7 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
  * for sorting, copying and quantising the items (about 4 s for 1M items on
  * the 2-core development machine, the fp32 cost of ~1500 queries), else
  * fp32. int8 without VNNI runs the portable kernel. */
-static int choose_path(const mr_topk_opts *o, int64_t nq)
+static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
 {
     int mode = o->mode;
     if (mode == MR_TOPK_AUTO) {
@@ -517,6 +517,7 @@ static int choose_path(const mr_topk_opts *o, int64_t nq)
         else mode = nq >= 2048 && mr_q8_have_vnni() ? MR_TOPK_INT8 : MR_TOPK_FP32;
     }
     if (mode == MR_TOPK_INT8 && !mr_q8_have_vnni()) mode = MR_TOPK_INT8_PORTABLE;
+    if (f > MR_Q8_MAX_F) mode = MR_TOPK_FP32; /* int32 dot products could overflow */
     return mode;
 }
 
@@ -536,7 +537,7 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
         o->path = MR_TOPK_FP32;
         return 0;
     }
-    o->path = choose_path(o, nq);
+    o->path = choose_path(o, nq, f);
     o->rescored = 0;
     if (o->path != MR_TOPK_FP32)
         return topk_q8(Q, nq, V, ni, f, o, out_idx, out_score, o->path == MR_TOPK_INT8);
@@ -728,7 +729,7 @@ int mr_topk_self(const float *V, int64_t n, int f, mr_topk_opts *opts, int32_t *
     mr_topk_opts o = {.k = k, .exclude_self = 1, .mode = opts->mode};
     int rc = check_args(n, n, f, &o);
     if (rc) return rc;
-    opts->path = choose_path(&o, n);
+    opts->path = choose_path(&o, n, f);
     opts->rescored = 0;
     opts->scored = n * n;
     if (opts->path != MR_TOPK_FP32) return self_q8(V, n, f, opts, out_idx, out_score, opts->path == MR_TOPK_INT8);
