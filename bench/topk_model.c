@@ -119,6 +119,7 @@ int main(int argc, char **argv)
         sc[p] = malloc(sizeof(float) * ns * n);
     }
     for (int p = 0; p < 2; p++) {
+        if (only && !strcmp(only, "int8") && p == 0) continue;
         mr_topk_opts o = {.mode = p ? MR_TOPK_INT8 : MR_TOPK_FP32};
         double t0 = mr_now();
         if (mr_similar_compute_opts(Y, ns, f, n, &o, idx[p], sc[p])) {
