@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "data/recs.h"
 #include "models/als.h"
+#include "models/candidates.h"
 #include "models/topk.h"
 #include "store/npy.h"
 
@@ -76,53 +77,18 @@ static int dump_half_step(const mr_csr *ui, const mr_csr *iu, const mr_als_opts 
     return rc;
 }
 
-/* Top n unheard items for every user with a non-empty train row. All rows
- * are scored in one engine call (a user without history costs one wasted
- * row, about 2% of users on the real data) and dropped afterwards. */
+/* Top n unheard items for every user with a non-empty train row
+ * (models/candidates.h: the same function makes the ranker's lists). */
 static int recommend_all(const mr_csr *ui, const mr_als_model *m, int n, int prune, mr_recs *out)
 {
-    memset(out, 0, sizeof *out);
-    int64_t nu = ui->n_rows, users = 0;
-    for (int64_t u = 0; u < nu; u++) users += ui->indptr[u + 1] > ui->indptr[u];
-    int32_t *idx = mr_malloc(sizeof(int32_t) * (size_t)(nu * n + 1));
-    float *sc = mr_malloc(sizeof(float) * (size_t)(nu * n + 1));
-    out->user_idx = mr_malloc(sizeof(int32_t) * (size_t)(users + 1));
-    out->off = mr_malloc(sizeof(int64_t) * (size_t)(users + 1));
-    if (!idx || !sc || !out->user_idx || !out->off) {
-        free(idx), free(sc);
-        mr_recs_free(out);
-        return MR_ENOMEM;
-    }
-    mr_topk_opts o = {.k = n, .exclude = ui, .prune = prune};
-    int rc = mr_topk(m->user_factors, nu, m->item_factors, m->n_items, m->factors, &o, idx, sc);
-    if (rc) {
-        free(idx), free(sc);
-        mr_recs_free(out);
-        return rc;
-    }
-    MR_LOG(MR_LOG_INFO, "scored", MR_I("pairs", o.scored), MR_F("fraction", (double)o.scored / ((double)nu * m->n_items)),
+    mr_cand_als_opts o = {.user_factors = m->user_factors, .item_factors = m->item_factors, .n_items = m->n_items,
+                          .f = m->factors, .hist = ui, .k = n, .prune = prune};
+    int rc = mr_cand_als_recs(&o, NULL, 0, out);
+    if (rc) return rc;
+    double pairs = (double)ui->n_rows * m->n_items;
+    MR_LOG(MR_LOG_INFO, "scored", MR_I("pairs", o.scored), MR_F("fraction", (double)o.scored / pairs),
            MR_S("engine", o.path == MR_TOPK_FP32 ? "fp32" : o.path == MR_TOPK_INT8 ? "int8-vnni" : "int8-portable"),
-           MR_I("rescored", o.rescored), MR_F("rescored_fraction", (double)o.rescored / ((double)nu * m->n_items)));
-    /* compact: users with history only, without the -1 padding of users
-     * with fewer than n unheard items */
-    int64_t w = 0, k = 0;
-    for (int64_t u = 0; u < nu; u++) {
-        if (ui->indptr[u + 1] == ui->indptr[u]) continue;
-        out->user_idx[k] = (int32_t)u;
-        out->off[k++] = w;
-        for (int j = 0; j < n; j++) {
-            int32_t it = idx[u * n + j];
-            if (it < 0) break;
-            idx[w] = it;
-            sc[w++] = sc[u * n + j];
-        }
-    }
-    out->off[users] = w;
-    out->n_users = users;
-    out->item_idx = mr_realloc(idx, sizeof(int32_t) * (size_t)(w + 1));
-    out->score = mr_realloc(sc, sizeof(float) * (size_t)(w + 1));
-    if (!out->item_idx) out->item_idx = idx;
-    if (!out->score) out->score = sc;
+           MR_I("rescored", o.rescored), MR_F("rescored_fraction", (double)o.rescored / pairs));
     return 0;
 }
 

@@ -10,7 +10,7 @@
 
 int mr_cmd_rank(mr_ctx *ctx, int argc, char **argv)
 {
-    int64_t label_days = 14, als_n = 100, pop_n = 50, last_n = 3, sim_n = 10, neg = 4, max_users = 200000;
+    int64_t label_days = 14, als_n = 100, pop_n = 50, last_n = 3, sim_n = 10, neg = 4, max_users = 40000, fit_users = 200000, fit_iter = 10, patience = 30;
     int64_t rounds = 150, depth = 6, top_n = 100;
     double valid = 0.2, eta = 0.1;
     const char *objective = "auto", *dump = NULL;
@@ -25,8 +25,13 @@ int mr_cmd_rank(mr_ctx *ctx, int argc, char **argv)
         {"similar-per-listen", MR_ARG_INT, &sim_n, "RANK_SIMILAR_PER_LISTEN", NULL, "similar tracks taken per listen"},
         {"neg-per-pos", MR_ARG_INT, &neg, "RANK_NEG_PER_POS", NULL, "negatives sampled per positive per user"},
         {"max-train-users", MR_ARG_INT, &max_users, "RANK_MAX_TRAIN_USERS", NULL, "users sampled from the label window (0 = all)"},
+        {"fit-users", MR_ARG_INT, &fit_users, "RANK_FIT_USERS", NULL,
+         "users the fit-part ALS is fit on: the sampled label users and a seeded sample of the others (0 = all)"},
+        {"fit-iterations", MR_ARG_INT, &fit_iter, "RANK_FIT_ITERATIONS", NULL, "fit-part ALS iterations (0 = ALS_ITERATIONS)"},
         {"valid-frac", MR_ARG_F64, &valid, "RANK_VALID_FRAC", NULL, "share of label users held out to choose the objective"},
-        {"rounds", MR_ARG_INT, &rounds, "RANK_ROUNDS", NULL, "boosting rounds"},
+        {"rounds", MR_ARG_INT, &rounds, "RANK_ROUNDS", NULL, "the most boosting rounds"},
+        {"patience", MR_ARG_INT, &patience, "RANK_PATIENCE", NULL,
+         "stop boosting when held-out NDCG@10 has not improved for this many rounds, keep the best (0 = never)"},
         {"max-depth", MR_ARG_INT, &depth, "RANK_MAX_DEPTH", NULL, "tree depth"},
         {"eta", MR_ARG_F64, &eta, "RANK_ETA", NULL, "learning rate"},
         {"objective", MR_ARG_STR, &objective, "RANK_OBJECTIVE", NULL, "auto (best NDCG@10 on held-out users), binary:logistic or rank:ndcg"},
@@ -55,6 +60,8 @@ int mr_cmd_rank(mr_ctx *ctx, int argc, char **argv)
     else if (als_n < 0 || pop_n < 0 || last_n < 0 || last_n > 16 || sim_n < 0 || als_n + pop_n == 0 || als_n > 10000 || pop_n > 10000 || sim_n > 1000)
         bad = "candidate counts: --als-candidates and --pop-candidates 0..10000 (not both 0), --last-listens 0..16, --similar-per-listen 0..1000";
     else if (neg < 0 || neg > 1000) bad = "--neg-per-pos must be 0..1000 (0 keeps every negative)";
+    else if (fit_users < 0 || fit_iter < 0 || fit_iter > 1000 || patience < 0)
+        bad = "--fit-users and --patience must be >= 0, --fit-iterations 0..1000";
     else if (!(valid > 0 && valid < 1)) bad = "--valid-frac must be between 0 and 1";
     else if (rounds < 1 || rounds > 100000 || depth < 1 || depth > 32 || !(eta > 0 && eta <= 1)) bad = "--rounds 1..100000, --max-depth 1..32, --eta in (0, 1]";
     else if (top_n < 1 || top_n > 10000) bad = "--top-n must be 1..10000";
@@ -68,6 +75,7 @@ int mr_cmd_rank(mr_ctx *ctx, int argc, char **argv)
     }
     mr_rank_opts o = {.workdir = ctx->workdir, .label_days = (int)label_days, .als_n = (int)als_n, .pop_n = (int)pop_n,
                       .last_n = (int)last_n, .sim_n = (int)sim_n, .neg_per_pos = (int)neg, .max_train_users = max_users,
+                      .fit_users = fit_users, .fit_iterations = (int)fit_iter, .patience = (int)patience,
                       .valid_frac = valid, .rounds = (int)rounds, .max_depth = (int)depth, .eta = eta, .top_n = (int)top_n,
                       .objective = objective, .seed = ctx->seed, .threads = ctx->threads, .dump_dir = dump};
     mr_als_opts_default(&o.als);

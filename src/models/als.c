@@ -218,7 +218,7 @@ static inline void symv(const float *restrict G, int f, const float *restrict v,
 __attribute__((target_clones("avx512f", "avx2,fma", "default"))) static void
 cg_row(const float *restrict G, const float *restrict Y, const int32_t *restrict idx, const float *restrict val,
        int64_t n, float alpha, int f, int steps, float *restrict x, float *restrict scratch,
-       float *restrict Yu, float *restrict cm1, float *restrict t)
+       float *restrict Yu, float *restrict cm1, float *restrict t, double *restrict loss)
 {
     float *restrict r = scratch, *restrict p = scratch + f, *restrict Ap = scratch + 2 * f;
     for (int64_t j = 0; j < n; j++) {
@@ -235,7 +235,7 @@ cg_row(const float *restrict G, const float *restrict Y, const int32_t *restrict
         p[a] = r[a];
         rsold += (double)r[a] * r[a];
     }
-    if (rsold < 1e-20) return;
+    if (rsold < 1e-20) steps = 0; /* already solved */
     for (int it = 0; it < steps; it++) {
         symv(G, f, p, 1.0f, Ap);
         rows_dot(Yu, n, f, p, t);
@@ -256,6 +256,32 @@ cg_row(const float *restrict G, const float *restrict Y, const int32_t *restrict
         for (int a = 0; a < f; a++) p[a] = r[a] + beta * p[a];
         rsold = rsnew;
     }
+    if (loss) {
+        /* the row's observed terms of the loss, c (1 - s)^2 - s^2, while its
+         * gathered factors are still in cache (see mr_als_fit) */
+        rows_dot(Yu, n, f, x, t);
+        double acc = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double sc = t[j], c = 1.0 + cm1[j];
+            acc += c * (1 - sc) * (1 - sc) - sc * sc;
+        }
+        *loss = acc;
+    }
+}
+
+/* The same observed terms for the exact solver, one dot product at a time. */
+static double row_observed_loss(const float *Y, const int32_t *idx, const float *val, int64_t n, double alpha,
+                                int f, const float *x)
+{
+    double acc = 0;
+    for (int64_t j = 0; j < n; j++) {
+        const float *y = Y + (int64_t)idx[j] * f;
+        double sc = 0;
+        for (int a = 0; a < f; a++) sc += (double)x[a] * y[a];
+        double c = 1.0 + alpha * val[j];
+        acc += c * (1 - sc) * (1 - sc) - sc * sc;
+    }
+    return acc;
 }
 
 /* Exact solution of the same system, in double: A = L L^T. Returns 0, or -1
@@ -313,7 +339,10 @@ cholesky_row(const double *restrict Gd, const float *restrict Y, const int32_t *
     return 0;
 }
 
-int mr_als_half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, const mr_als_opts *o)
+/* One half-step; with row_loss, also the observed terms of the loss per row
+ * of the new X (summed by the caller in row order: deterministic). */
+static int half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, const mr_als_opts *o,
+                     double *row_loss)
 {
     int rc = validate_opts(o);
     if (rc) return rc;
@@ -366,11 +395,13 @@ int mr_als_half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, 
             if (o->solver == MR_ALS_CG) {
                 float *Yu = scratch + 3 * f;
                 cg_row(G, Y, rows->indices + s, rows->data + s, e - s, (float)o->alpha, f, o->cg_steps, x,
-                       scratch, Yu, Yu + maxlen * f, Yu + maxlen * (f + 1));
+                       scratch, Yu, Yu + maxlen * f, Yu + maxlen * (f + 1), row_loss ? row_loss + u : NULL);
             } else if (cholesky_row(Gd, Y, rows->indices + s, rows->data + s, e - s, o->alpha, f, x, dscratch,
                                     dscratch + f * f, dscratch + f * f + f) != 0) {
 #pragma omp critical(mr_als_bad)
                 if (bad_row < 0 || u < bad_row) bad_row = u;
+            } else if (row_loss) {
+                row_loss[u] = row_observed_loss(Y, rows->indices + s, rows->data + s, e - s, o->alpha, f, x);
             }
         }
         free(scratch);
@@ -394,6 +425,11 @@ int mr_als_half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, 
     return 0;
 }
 
+int mr_als_half_step(const mr_csr *rows, const float *Y, int64_t n_y, float *X, const mr_als_opts *o)
+{
+    return half_step(rows, Y, n_y, X, o, NULL);
+}
+
 /* ---- loss ---- */
 
 /* Adds F^T F (n x f, float) into the f x f double matrix S, in fixed-size
@@ -412,7 +448,10 @@ static int add_gram_double(const float *F, int64_t n, int f, double *S)
     return 0;
 }
 
-double mr_als_loss(const mr_csr *ui, const mr_als_model *m, const mr_als_opts *o)
+/* The terms of the loss that need no pass over the non-zeros: sum over all
+ * pairs of s^2 (as if every pair were unobserved) = trace(YtY XtX), and the
+ * regularization. */
+static double loss_dense_part(const mr_als_model *m, const mr_als_opts *o)
 {
     const int f = m->factors;
     double *YtY = mr_calloc((size_t)f * f, sizeof(double));
@@ -434,6 +473,14 @@ double mr_als_loss(const mr_csr *ui, const mr_als_model *m, const mr_als_opts *o
     }
     free(YtY);
     free(XtX);
+    return quad + o->regularization * (xnorm + ynorm);
+}
+
+double mr_als_loss(const mr_csr *ui, const mr_als_model *m, const mr_als_opts *o)
+{
+    const int f = m->factors;
+    double dense = loss_dense_part(m, o);
+    if (isnan(dense)) return NAN;
     /* observed pairs: c (1 - s)^2 replaces the s^2 counted in quad */
     const int64_t CH = 4096, nch = (ui->n_rows + CH - 1) / CH;
     double *part = mr_calloc((size_t)nch, sizeof(double));
@@ -457,7 +504,7 @@ double mr_als_loss(const mr_csr *ui, const mr_als_model *m, const mr_als_opts *o
     double obs = 0;
     for (int64_t ch = 0; ch < nch; ch++) obs += part[ch];
     free(part);
-    return quad + obs + o->regularization * (xnorm + ynorm);
+    return dense + obs;
 }
 
 /* ---- fit ---- */
@@ -474,16 +521,30 @@ int mr_als_fit(const mr_csr *ui, const mr_csr *iu, const mr_als_opts *o, mr_als_
         return mr_err(MR_EINVAL, "ALS: model sizes (%lld x %lld x %d) do not match the matrix (%lld x %lld x %d)",
                       (long long)m->n_users, (long long)m->n_items, m->factors, (long long)ui->n_rows,
                       (long long)ui->n_cols, o->factors);
-    for (int it = 0; it < o->iterations; it++) {
+    /* The loss after an iteration is taken inside its item half-step: the
+     * user factors are final by then, and each item's observed terms are
+     * computed from the rows CG has just gathered into cache, instead of a
+     * separate pass over every non-zero (which cost as much as the
+     * iteration itself at full size). */
+    double *item_loss = o->compute_loss ? mr_malloc(sizeof(double) * (size_t)(m->n_items ? m->n_items : 1)) : NULL;
+    if (o->compute_loss && !item_loss) return MR_ENOMEM;
+    for (int it = 0; it < o->iterations && !rc; it++) {
         double t0 = mr_now();
-        rc = mr_als_half_step(ui, m->item_factors, m->n_items, m->user_factors, o);
-        if (!rc) rc = mr_als_half_step(iu, m->user_factors, m->n_users, m->item_factors, o);
-        if (rc) return mr_err_wrap(rc, "ALS iteration %d: ", it + 1);
-        double secs = mr_now() - t0;
-        double loss = o->compute_loss ? mr_als_loss(ui, m, o) : NAN;
+        rc = half_step(ui, m->item_factors, m->n_items, m->user_factors, o, NULL);
+        if (!rc) rc = half_step(iu, m->user_factors, m->n_users, m->item_factors, o, item_loss);
+        if (rc) {
+            rc = mr_err_wrap(rc, "ALS iteration %d: ", it + 1);
+            break;
+        }
+        double secs = mr_now() - t0, loss = NAN;
+        if (item_loss) {
+            loss = loss_dense_part(m, o);
+            for (int64_t i = 0; i < m->n_items; i++) loss += item_loss[i];
+        }
         if (progress) progress(ud, it + 1, secs, loss);
     }
-    return 0;
+    free(item_loss);
+    return rc;
 }
 
 /* ---- model file ---- */

@@ -8,6 +8,7 @@
  * depend on the thread count), scored by XGBoost, and dropped. That keeps
  * memory at one block of features whatever the number of users.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include "models/ranker.h"
 
 #include <cjson/cJSON.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <xgboost/c_api.h>
 
 #include "base/err.h"
@@ -26,6 +28,8 @@
 #include "data/pqcol.h"
 #include "data/split.h"
 #include "eval/metrics.h"
+#include "models/candidates.h"
+#include "models/forest.h"
 #include "models/similar.h"
 #include "models/topk.h"
 #include "parquet/parquet.h"
@@ -186,33 +190,12 @@ void mr_cand_block_free(mr_cand_block *b)
     memset(b, 0, sizeof *b);
 }
 
-static int in_sorted(const int32_t *a, int64_t n, int32_t v)
-{
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < n && a[lo] == v;
-}
+static int in_sorted(const int32_t *a, int64_t n, int32_t v) { return mr_sorted_has_i32(a, n, v); }
 
+/* occurrences of v in the ascending a[0..n) */
 static int64_t count_sorted(const int32_t *a, int64_t n, int32_t v)
 {
-    int64_t lo = 0, hi = n;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] < v) lo = mid + 1;
-        else hi = mid;
-    }
-    int64_t first = lo;
-    hi = n;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (a[mid] <= v) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo - first;
+    return mr_lower_bound_i32(a, n, v + 1) - mr_lower_bound_i32(a, n, v);
 }
 
 /* Per-thread scratch. */
@@ -228,13 +211,8 @@ typedef struct {
 /* Finds a user's row of the ALS list (als->user_idx is ascending). */
 static int64_t als_row(const mr_recs *r, int32_t u)
 {
-    int64_t lo = 0, hi = r->n_users;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) / 2;
-        if (r->user_idx[mid] < u) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo < r->n_users && r->user_idx[lo] == u ? lo : -1;
+    int64_t i = mr_lower_bound_i32(r->user_idx, r->n_users, u);
+    return i < r->n_users && r->user_idx[i] == u ? i : -1;
 }
 
 static float dotf(const float *a, const float *b, int f)
@@ -242,6 +220,19 @@ static float dotf(const float *a, const float *b, int f)
     float s = 0;
     for (int k = 0; k < f; k++) s += a[k] * b[k];
     return s;
+}
+
+/* The user's last n (at most 16) distinct listens in the history, the
+ * latest first; returns how many. */
+static int last_listens(const mr_rank_world *w, int32_t u, int n, int32_t out[16])
+{
+    int found = 0;
+    for (int64_t r = w->uend[u] - 1; r >= w->ubeg[u] && found < n && found < 16; r--) {
+        int32_t it = w->ev->item_idx[r], dup = 0;
+        for (int k = 0; k < found; k++) dup |= out[k] == it;
+        if (!dup) out[found++] = it;
+    }
+    return found;
 }
 
 /* Fills the rows of one user starting at row0 (capacity cap); returns the
@@ -291,13 +282,10 @@ static int64_t user_rows(const mr_rank_world *w, const mr_cand_opts *o, scratch 
     }
     /* similar to the last distinct listens */
     if (o->sim_idx) {
-        int found = 0;
         int32_t last[16];
-        for (int64_t r = w->uend[u] - 1; r >= w->ubeg[u] && found < o->last_n && found < 16; r--) {
-            int32_t it = ev->item_idx[r], dup = 0;
-            for (int k = 0; k < found; k++) dup |= last[k] == it;
-            if (dup) continue;
-            last[found++] = it;
+        int found = last_listens(w, u, o->last_n, last);
+        for (int l = 0; l < found; l++) {
+            int32_t it = last[l];
             const int32_t *nb = o->sim_idx + (int64_t)it * o->sim_n;
             const float *sc = o->sim_score + (int64_t)it * o->sim_n;
             for (int k = 0; k < o->sim_n; k++) {
@@ -346,53 +334,34 @@ static int64_t user_rows(const mr_rank_world *w, const mr_cand_opts *o, scratch 
     return n;
 }
 
+static int grow(void **p, size_t elem, int64_t n)
+{
+    void *q = mr_realloc(*p, elem * (size_t)(n + 1));
+    if (!q) return MR_ENOMEM;
+    *p = q;
+    return 0;
+}
+
 int mr_rank_candidates(const mr_rank_world *w, const mr_cand_opts *o, const int32_t *users, int32_t n,
                        mr_cand_block *out)
 {
-    memset(out, 0, sizeof *out);
     int64_t per = (int64_t)o->als_n + o->pop_n + (int64_t)o->last_n * (o->sim_idx ? o->sim_n : 0);
-    int32_t *als_idx = NULL;
-    float *als_sc = NULL;
-    int rc = 0;
-    if (!o->als && o->user_factors && o->als_n > 0) {
-        /* ALS top N for these users: gather their factors and history rows */
-        float *Q = mr_malloc(sizeof(float) * (size_t)n * o->factors + 1);
-        mr_csr ex = {.n_rows = n, .n_cols = w->n_items};
-        ex.indptr = mr_malloc(sizeof(int64_t) * ((size_t)n + 1));
-        int64_t tot = 0;
-        for (int32_t k = 0; k < n; k++) tot += w->hist.indptr[users[k] + 1] - w->hist.indptr[users[k]];
-        ex.indices = mr_malloc(sizeof(int32_t) * (size_t)(tot + 1));
-        als_idx = mr_malloc(sizeof(int32_t) * (size_t)n * o->als_n + 1);
-        als_sc = mr_malloc(sizeof(float) * (size_t)n * o->als_n + 1);
-        if (!Q || !ex.indptr || !ex.indices || !als_idx || !als_sc) rc = MR_ENOMEM;
-        if (!rc) {
-            ex.indptr[0] = 0;
-            for (int32_t k = 0; k < n; k++) {
-                int32_t u = users[k];
-                int64_t a = w->hist.indptr[u], b = w->hist.indptr[u + 1];
-                memcpy(ex.indices + ex.indptr[k], w->hist.indices + a, sizeof(int32_t) * (size_t)(b - a));
-                ex.indptr[k + 1] = ex.indptr[k] + (b - a);
-                memcpy(Q + (int64_t)k * o->factors, o->user_factors + (int64_t)u * o->factors, sizeof(float) * o->factors);
-            }
-            ex.nnz = ex.indptr[n];
-            mr_topk_opts to = {.k = o->als_n, .exclude = &ex, .prune = 1};
-            rc = mr_topk(Q, n, o->item_factors, w->n_items, o->factors, &to, als_idx, als_sc);
-        }
-        free(Q);
-        free(ex.indptr);
-        free(ex.indices);
-        if (rc) {
-            free(als_idx), free(als_sc);
-            return rc;
-        }
+    /* each user writes into its own slot range [k * per, k * per + cnt[k]),
+     * compacted afterwards in user order */
+    if (out->cap_rows < (int64_t)n * per) {
+        if (grow((void **)&out->item, sizeof(int32_t), (int64_t)n * per) ||
+            grow((void **)&out->user, sizeof(int32_t), (int64_t)n * per) ||
+            grow((void **)&out->x, sizeof(float) * MR_RANK_NFEAT, (int64_t)n * per))
+            return MR_ENOMEM;
+        out->cap_rows = (int64_t)n * per;
     }
-    int32_t *items = mr_malloc(sizeof(int32_t) * (size_t)(n * per + 1));
-    float *x = mr_malloc(sizeof(float) * (size_t)(n * per * MR_RANK_NFEAT + 1));
-    int64_t *cnt = mr_calloc((size_t)n + 1, sizeof(int64_t));
-    if (!items || !x || !cnt) {
-        free(items), free(x), free(cnt), free(als_idx), free(als_sc);
-        return MR_ENOMEM;
+    if (out->cap_users < n + 1) {
+        if (grow((void **)&out->uoff, sizeof(int64_t), (int64_t)n + 1)) return MR_ENOMEM;
+        out->cap_users = (int64_t)n + 1;
     }
+    int32_t *items = out->item;
+    float *x = out->x;
+    int64_t *cnt = out->uoff; /* counts first, offsets after compaction */
     int failed = 0;
 #pragma omp parallel
     {
@@ -407,6 +376,7 @@ int mr_rank_candidates(const mr_rank_world *w, const mr_cand_opts *o, const int3
         }
 #pragma omp for schedule(dynamic, 64)
         for (int32_t k = 0; k < n; k++) {
+            cnt[k] = 0;
             if (failed) continue;
             int32_t u = users[k];
             const int32_t *ai = NULL;
@@ -420,45 +390,28 @@ int mr_rank_candidates(const mr_rank_world *w, const mr_cand_opts *o, const int3
                     na = o->als->off[row + 1] - o->als->off[row];
                     if (na > o->als_n) na = o->als_n;
                 }
-            } else if (als_idx) {
-                ai = als_idx + (int64_t)k * o->als_n;
-                as = als_sc + (int64_t)k * o->als_n;
-                na = o->als_n;
             }
             cnt[k] = user_rows(w, o, &s, u, ai, as, na, items + k * per, x + k * per * MR_RANK_NFEAT, per);
         }
         free(s.slot), free(s.stamp), free(s.gstamp), free(s.gcount);
         mr_vec_i32_free(&s.artists);
     }
-    free(als_idx), free(als_sc);
-    if (failed) {
-        free(items), free(x), free(cnt);
-        return mr_err(MR_ENOMEM, "out of memory for candidate scratch space (%d items)", w->n_items);
-    }
+    if (failed) return mr_err(MR_ENOMEM, "out of memory for candidate scratch space (%d items)", w->n_items);
     /* compact in user order */
-    out->uoff = mr_malloc(sizeof(int64_t) * ((size_t)n + 1));
-    out->user = mr_malloc(sizeof(int32_t) * (size_t)(n * per + 1));
-    if (!out->uoff || !out->user) {
-        free(items), free(x), free(cnt);
-        mr_cand_block_free(out);
-        return MR_ENOMEM;
-    }
     int64_t wpos = 0;
     for (int32_t k = 0; k < n; k++) {
+        int64_t c = cnt[k];
         out->uoff[k] = wpos;
         if (wpos != k * per) {
-            memmove(items + wpos, items + k * per, sizeof(int32_t) * (size_t)cnt[k]);
-            memmove(x + wpos * MR_RANK_NFEAT, x + k * per * MR_RANK_NFEAT, sizeof(float) * (size_t)cnt[k] * MR_RANK_NFEAT);
+            memmove(items + wpos, items + k * per, sizeof(int32_t) * (size_t)c);
+            memmove(x + wpos * MR_RANK_NFEAT, x + k * per * MR_RANK_NFEAT, sizeof(float) * (size_t)c * MR_RANK_NFEAT);
         }
-        for (int64_t j = 0; j < cnt[k]; j++) out->user[wpos + j] = users[k];
-        wpos += cnt[k];
+        for (int64_t j = 0; j < c; j++) out->user[wpos + j] = users[k];
+        wpos += c;
     }
     out->uoff[n] = wpos;
     out->n_rows = wpos;
     out->n_users = n;
-    out->item = items;
-    out->x = x;
-    free(cnt);
     return 0;
 }
 
@@ -546,46 +499,103 @@ static int make_dmatrix(const float *x, int64_t n, const float *y, const int64_t
     return 0;
 }
 
-static int train_booster(const dataset *d, const char *objective, const mr_rank_opts *o, BoosterHandle *out)
+static int ndcg10(const dataset *d, const float *score, const mr_csr *labels, double *out);
+
+static int set_params(BoosterHandle b, const char *objective, const mr_rank_opts *o)
 {
-    DMatrixHandle dm = NULL;
-    int rc = make_dmatrix(d->x.v, (int64_t)d->y.n, d->y.v, strcmp(objective, "rank:ndcg") == 0 ? d->group.v : NULL,
-                          (int64_t)d->group.n, &dm);
-    if (rc) return rc;
     char buf[64];
-    if (XGBoosterCreate(&dm, 1, out)) {
-        XGDMatrixFree(dm);
-        return xgb_err("creating a booster");
-    }
     struct {
         const char *k, *v;
     } params[] = {{"objective", objective}, {"tree_method", "hist"}, {"max_bin", "256"},
                   {"subsample", "1"},        {"min_child_weight", "1"}, {"verbosity", "0"}};
     for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
-        if (XGBoosterSetParam(*out, params[i].k, params[i].v)) rc = xgb_err("setting a parameter");
+        if (XGBoosterSetParam(b, params[i].k, params[i].v)) return xgb_err("setting a parameter");
     snprintf(buf, sizeof buf, "%g", o->eta);
-    if (!rc && XGBoosterSetParam(*out, "eta", buf)) rc = xgb_err("setting eta");
+    if (XGBoosterSetParam(b, "eta", buf)) return xgb_err("setting eta");
     snprintf(buf, sizeof buf, "%d", o->max_depth);
-    if (!rc && XGBoosterSetParam(*out, "max_depth", buf)) rc = xgb_err("setting max_depth");
+    if (XGBoosterSetParam(b, "max_depth", buf)) return xgb_err("setting max_depth");
     /* Training runs on one thread. XGBoost's hist updater opens thousands of
      * short OpenMP regions per round; between them libgomp's default (active)
      * wait keeps the idle thread spinning, which on 2 cores shared with
-     * anything else starves the working thread: at scale 0.01 on a loaded
-     * machine fitting both objectives took 44-54 s on 2 threads, 8 s on one
-     * (9 s on 2 with OMP_WAIT_POLICY=passive). One thread also makes the
-     * model independent of --threads (rank:ndcg differed in the 4th digit
-     * between 1 and 2 threads). Inference keeps every thread (predict()). */
-    if (!rc && XGBoosterSetParam(*out, "nthread", "1")) rc = xgb_err("setting nthread");
+     * anything else starves the working thread (docs/ranker.md has the
+     * measurements). One thread also makes the model independent of
+     * --threads. Prediction uses every thread (set after training). */
+    if (XGBoosterSetParam(b, "nthread", "1")) return xgb_err("setting nthread");
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)(o->seed & 0x7fffffff));
-    if (!rc && XGBoosterSetParam(*out, "seed", buf)) rc = xgb_err("setting seed");
-    if (!rc && XGBoosterSetStrFeatureInfo(*out, "feature_name", (const char **)mr_rank_feature_names, MR_RANK_NFEAT))
-        rc = xgb_err("naming features");
-    for (int it = 0; !rc && it < o->rounds; it++)
-        if (XGBoosterUpdateOneIter(*out, it, dm)) rc = xgb_err("training");
-    snprintf(buf, sizeof buf, "%d", o->threads);
-    if (!rc && XGBoosterSetParam(*out, "nthread", buf)) rc = xgb_err("setting nthread for prediction");
-    XGDMatrixFree(dm);
-    if (rc) XGBoosterFree(*out);
+    if (XGBoosterSetParam(b, "seed", buf)) return xgb_err("setting seed");
+    if (XGBoosterSetStrFeatureInfo(b, "feature_name", (const char **)mr_rank_feature_names, MR_RANK_NFEAT))
+        return xgb_err("naming features");
+    return 0;
+}
+
+enum { EVAL_EVERY = 10 };
+
+/* Trains up to o->rounds rounds, scoring the held-out users every
+ * EVAL_EVERY rounds (and after the last) by NDCG@10; stops once that has
+ * not improved for o->patience rounds and keeps the rounds up to the best
+ * (XGBoosterSlice). The held-out matrix is in the booster's prediction
+ * cache, so each check costs only the trees added since the last one.
+ * Fewer trees also make inference cheaper: it costs rows x trees. */
+static int train_booster(const dataset *d, const dataset *va, const mr_csr *labels, const char *objective,
+                         const mr_rank_opts *o, BoosterHandle *out, double *best_ndcg, int *best_rounds)
+{
+    DMatrixHandle dm[2] = {NULL, NULL};
+    BoosterHandle b = NULL;
+    int rc = make_dmatrix(d->x.v, (int64_t)d->y.n, d->y.v, strcmp(objective, "rank:ndcg") == 0 ? d->group.v : NULL,
+                          (int64_t)d->group.n, &dm[0]);
+    if (!rc) rc = make_dmatrix(va->x.v, (int64_t)va->y.n, NULL, NULL, 0, &dm[1]);
+    if (!rc && XGBoosterCreate(dm, 2, &b)) rc = xgb_err("creating a booster");
+    if (!rc) rc = set_params(b, objective, o);
+    double best = -1;
+    int best_it = 0, it = 0;
+    char curve[4096];
+    int cl = snprintf(curve, sizeof curve, "{");
+    for (it = 0; !rc && it < o->rounds; it++) {
+        if (XGBoosterUpdateOneIter(b, it, dm[0])) {
+            rc = xgb_err("training");
+            break;
+        }
+        if ((it + 1) % EVAL_EVERY && it + 1 != o->rounds) continue;
+        bst_ulong len = 0;
+        const float *res = NULL;
+        double nd = 0;
+        if (XGBoosterPredict(b, dm[1], 0, 0, 0, &len, &res)) rc = xgb_err("scoring the held-out users");
+        else if (len != va->y.n) rc = mr_err(MR_EFORMAT, "XGBoost returned %llu held-out scores for %zu rows", (unsigned long long)len, va->y.n);
+        if (!rc) rc = ndcg10(va, res, labels, &nd);
+        if (rc) break;
+        if (cl < (int)sizeof curve - 40)
+            cl += snprintf(curve + cl, sizeof curve - (size_t)cl, "%s\"%d\": %.5f", cl > 1 ? ", " : "", it + 1, nd);
+        if (nd > best) best = nd, best_it = it + 1;
+        if (o->patience > 0 && it + 1 - best_it >= o->patience) {
+            it++;
+            break;
+        }
+    }
+    if (cl < (int)sizeof curve - 2) snprintf(curve + cl, sizeof curve - (size_t)cl, "}");
+    if (!rc && best_it < it) {
+        BoosterHandle s = NULL;
+        if (XGBoosterSlice(b, 0, best_it, 1, &s)) rc = xgb_err("keeping the best rounds");
+        else {
+            XGBoosterFree(b);
+            b = s;
+            if (XGBoosterSetStrFeatureInfo(b, "feature_name", (const char **)mr_rank_feature_names, MR_RANK_NFEAT))
+                rc = xgb_err("naming features");
+        }
+    }
+    if (!rc) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%d", o->threads);
+        if (XGBoosterSetParam(b, "nthread", buf)) rc = xgb_err("setting nthread for prediction");
+    }
+    if (!rc)
+        MR_LOG(MR_LOG_INFO, "boosting", MR_S("objective", objective), MR_I("rounds_trained", it), MR_I("rounds_kept", best_it),
+               MR_F("held_out_ndcg10", best), MR_J("ndcg10_by_rounds", curve));
+    if (dm[0]) XGDMatrixFree(dm[0]);
+    if (dm[1]) XGDMatrixFree(dm[1]);
+    if (rc && b) XGBoosterFree(b);
+    *out = rc ? NULL : b;
+    *best_ndcg = best;
+    *best_rounds = best_it;
     return rc;
 }
 
@@ -615,18 +625,25 @@ static int predict(BoosterHandle b, const float *x, int64_t n, float *out)
     return 0;
 }
 
+typedef struct {
+    const float *score;
+    const int32_t *item;
+} sort_ctx;
+
+static int cmp_row(const void *a, const void *b, void *ctx)
+{
+    const sort_ctx *c = ctx;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    if (c->score[x] != c->score[y]) return c->score[x] < c->score[y] ? 1 : -1;
+    return (c->item[x] > c->item[y]) - (c->item[x] < c->item[y]);
+}
+
 /* Sorts one user's rows by score (desc, ties by item) into order[]. */
 static void sort_rows(const float *score, const int32_t *item, int64_t n, int64_t *order)
 {
     for (int64_t i = 0; i < n; i++) order[i] = i;
-    for (int64_t i = 1; i < n; i++) { /* insertion sort: a few hundred rows */
-        int64_t v = order[i], j = i;
-        while (j > 0 && (score[order[j - 1]] < score[v] || (score[order[j - 1]] == score[v] && item[order[j - 1]] > item[v]))) {
-            order[j] = order[j - 1];
-            j--;
-        }
-        order[j] = v;
-    }
+    sort_ctx c = {score, item};
+    qsort_r(order, (size_t)n, sizeof(int64_t), cmp_row, &c);
 }
 
 /* NDCG@10 of a ranking of the validation rows (grouped by user) against
@@ -642,17 +659,20 @@ static int ndcg10(const dataset *d, const float *score, const mr_csr *labels, do
     if (!rbeg || !rend || !lbeg || !lend || !ranked || !order) rc = MR_ENOMEM;
     int64_t r0 = 0;
     for (int64_t k = 0; !rc && k < nu; k++) {
-        int64_t cnt = d->group.v[k];
-        sort_rows(score + r0, d->items.v + r0, cnt, order);
-        for (int64_t j = 0; j < cnt; j++) ranked[r0 + j] = d->items.v[r0 + order[j]];
         int32_t u = d->users.v[r0];
         rbeg[k] = r0;
-        rend[k] = r0 + cnt;
+        rend[k] = r0 + d->group.v[k];
         lbeg[k] = labels->indptr[u];
         lend[k] = labels->indptr[u + 1];
-        r0 += cnt;
+        r0 += d->group.v[k];
     }
     if (!rc) {
+#pragma omp parallel for schedule(dynamic, 256)
+        for (int64_t k = 0; k < nu; k++) {
+            int64_t a = rbeg[k], cnt = rend[k] - rbeg[k];
+            sort_rows(score + a, d->items.v + a, cnt, order + a);
+            for (int64_t j = 0; j < cnt; j++) ranked[a + j] = d->items.v[a + order[a + j]];
+        }
         mr_metrics_input in = {.n_users = nu, .rel = {labels->indices, lbeg, lend}, .rec = {ranked, rbeg, rend},
                                .n_items = (int32_t)labels->n_cols};
         int32_t k10 = 10;
@@ -722,22 +742,122 @@ static int save_features(BoosterHandle b, const char *path, const char *objectiv
 
 static char *wp(const char *wd, const char *rel) { return mr_path_join(wd, rel); }
 
+/* Phase timers: wall seconds and the process's CPU seconds (all threads);
+ * on a shared machine the CPU time is the steadier figure. */
+typedef struct {
+    double wall, cpu;
+} tick;
+
+static tick tick_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (tick){mr_now(), (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec};
+}
+
+static void tick_add(tick *acc, tick a, tick b)
+{
+    acc->wall += b.wall - a.wall;
+    acc->cpu += b.cpu - a.cpu;
+}
+
+static void log_span(const char *name, tick span, int64_t users, int64_t rows)
+{
+    MR_LOG(MR_LOG_INFO, "phase", MR_S("name", name), MR_F("seconds", span.wall), MR_F("cpu_seconds", span.cpu),
+           MR_I("users", users), MR_I("rows", rows));
+}
+
+static void log_phase(const char *name, tick t0, int64_t users, int64_t rows)
+{
+    tick t1 = tick_now(), d = {0};
+    tick_add(&d, t0, t1);
+    log_span(name, d, users, rows);
+}
+
+/* The fit-part history of the users the fit-part ALS is fit on: every
+ * sampled label user (their factors are the ALS feature) and a seeded
+ * sample of the other users up to o->fit_users (0 = all); the others' rows
+ * are left empty. The item factors then come from fewer listens, the
+ * price of an ALS fit that does not grow with the whole user base. */
+static int fit_matrix(const mr_rank_opts *o, const mr_csr *hist, const int32_t *label_users, int64_t n_label,
+                      mr_csr *out, int64_t *n_fit_users)
+{
+    int64_t nu = hist->n_rows, with = 0;
+    for (int64_t u = 0; u < nu; u++) with += hist->indptr[u + 1] > hist->indptr[u];
+    *n_fit_users = with;
+    if (o->fit_users <= 0 || with <= o->fit_users) {
+        *out = *hist; /* shallow: the caller must not free it */
+        return 1;
+    }
+    unsigned char *keep = mr_calloc((size_t)nu + 1, 1);
+    int32_t *others = mr_malloc(sizeof(int32_t) * (size_t)(nu + 1));
+    if (!keep || !others) {
+        free(keep), free(others);
+        return MR_ENOMEM;
+    }
+    int64_t kept = 0, n_others = 0;
+    for (int64_t k = 0; k < n_label; k++) keep[label_users[k]] = 1, kept++;
+    for (int64_t u = 0; u < nu; u++)
+        if (!keep[u] && hist->indptr[u + 1] > hist->indptr[u]) others[n_others++] = (int32_t)u;
+    uint64_t rng = mix64(o->seed ^ 0x66697475ULL);
+    for (int64_t i = 0; i < n_others && kept < o->fit_users; i++, kept++) {
+        rng = mix64(rng + 1);
+        int64_t j = i + (int64_t)(rng % (uint64_t)(n_others - i));
+        int32_t t = others[i];
+        others[i] = others[j];
+        others[j] = t;
+        keep[others[i]] = 1;
+    }
+    free(others);
+    *out = (mr_csr){.n_rows = nu, .n_cols = hist->n_cols};
+    out->indptr = mr_malloc(sizeof(int64_t) * (size_t)(nu + 1));
+    int64_t nnz = 0;
+    for (int64_t u = 0; u < nu; u++)
+        if (keep[u]) nnz += hist->indptr[u + 1] - hist->indptr[u];
+    out->indices = mr_malloc(sizeof(int32_t) * (size_t)(nnz + 1));
+    out->data = hist->data ? mr_malloc(sizeof(float) * (size_t)(nnz + 1)) : NULL;
+    if (!out->indptr || !out->indices || (hist->data && !out->data)) {
+        free(keep);
+        mr_csr_free(out);
+        return MR_ENOMEM;
+    }
+    out->indptr[0] = 0;
+    for (int64_t u = 0; u < nu; u++) {
+        int64_t a = hist->indptr[u], e = keep[u] ? hist->indptr[u + 1] : a, p = out->indptr[u];
+        memcpy(out->indices + p, hist->indices + a, sizeof(int32_t) * (size_t)(e - a));
+        if (hist->data) memcpy(out->data + p, hist->data + a, sizeof(float) * (size_t)(e - a));
+        out->indptr[u + 1] = p + (e - a);
+    }
+    out->nnz = nnz;
+    free(keep);
+    *n_fit_users = kept;
+    return 0;
+}
+
+/* From this many tracks on, the fit-part similar items of the last listens
+ * are searched approximately (models/candidates.h, mr_cand_similar_ivf). */
+enum { IVF_MIN_ITEMS = 300000, IVF_NPROBE = 32 };
+
 /* Builds train and validation sets on the label window and fits the model. */
 static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32_t n_users, const mr_items *items,
                                int32_t split_day, BoosterHandle *best, char *objective, size_t objective_len,
-                               double nd[3])
+                               double nd[3], mr_forest *forest, int *use_forest)
 {
     int32_t label_start = split_day - o->label_days;
     char d0[16], d1[16];
     mr_day_format(label_start, d0);
     mr_day_format(split_day, d1);
     mr_rank_world w;
-    mr_csr labels = {0}, iu = {0};
+    mr_csr labels = {0}, iu = {0}, fit = {0};
+    int fit_shared = 0;
     mr_als_model m = {0};
+    mr_recs als = {0};
     dataset tr = {0}, va = {0};
-    int32_t *sim_idx = NULL, *users = NULL;
+    mr_cand_block cb = {0};
+    int32_t *sim_idx = NULL, *users = NULL, *last = NULL;
     float *sim_sc = NULL, *pred = NULL;
     BoosterHandle bb = NULL, br = NULL;
+    tick t0 = tick_now();
     int rc = mr_rank_world_build(ev, label_start, n_users, items, &w);
     if (!rc) rc = mr_split_matrix(ev, n_users, items->n, label_start, split_day, MR_VALUE_ONE, 0, &labels);
     if (rc) goto out;
@@ -772,27 +892,90 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
     }
     if (o->max_train_users > 0 && n_label_users > o->max_train_users) n_label_users = o->max_train_users;
     qsort(users, (size_t)n_label_users, sizeof(int32_t), cmp_i32);
+    log_phase("label window: fit-part history, labels", t0, n_label_users, labels.nnz);
 
-    /* fit-part ALS and its similar items */
-    double t0 = mr_now();
-    if ((rc = mr_csr_transpose(&w.hist, &iu)) || (rc = mr_als_validate(&w.hist, &o->als)) ||
-        (rc = mr_als_init(&m, n_users, items->n, o->als.factors, o->seed)) ||
-        (rc = mr_als_fit(&w.hist, &iu, &o->als, &m, NULL, NULL)))
+    /* fit-part ALS */
+    t0 = tick_now();
+    int64_t n_fit_users = 0;
+    rc = fit_matrix(o, &w.hist, users, n_label_users, &fit, &n_fit_users);
+    if (rc == 1) {
+        fit_shared = 1;
+        rc = 0;
+    }
+    mr_als_opts ao = o->als;
+    if (o->fit_iterations > 0) ao.iterations = o->fit_iterations;
+    if (rc || (rc = mr_csr_transpose(&fit, &iu)) || (rc = mr_als_validate(&fit, &ao)) ||
+        (rc = mr_als_init(&m, n_users, items->n, ao.factors, o->seed)) || (rc = mr_als_fit(&fit, &iu, &ao, &m, NULL, NULL)))
         goto out;
     mr_csr_free(&iu);
-    sim_idx = mr_malloc(sizeof(int32_t) * (size_t)items->n * o->sim_n + 1);
-    sim_sc = mr_malloc(sizeof(float) * (size_t)items->n * o->sim_n + 1);
-    if (!sim_idx || !sim_sc) {
-        rc = MR_ENOMEM;
-        goto out;
+    MR_LOG(MR_LOG_INFO, "fit-part ALS", MR_I("users", n_fit_users), MR_I("events", fit.nnz), MR_I("iterations", ao.iterations),
+           MR_I("factors", m.factors));
+    log_phase("fit-part ALS", t0, n_fit_users, fit.nnz);
+    if (!fit_shared) mr_csr_free(&fit);
+    memset(&fit, 0, sizeof fit);
+
+    /* ALS candidates of the sampled users (one top-k pass over the items) */
+    t0 = tick_now();
+    mr_cand_als_opts cao = {.user_factors = m.user_factors, .item_factors = m.item_factors, .n_items = items->n,
+                            .f = m.factors, .hist = &w.hist, .k = o->als_n, .prune = 1};
+    if (o->als_n > 0 && (rc = mr_cand_als_recs(&cao, users, n_label_users, &als))) goto out;
+    log_phase("fit-part ALS candidates", t0, als.n_users, als.n_users ? als.off[als.n_users] : 0);
+
+    /* similar items of the sampled users' last distinct listens only: the
+     * full item x item index is quadratic in the items */
+    t0 = tick_now();
+    int64_t n_last = 0;
+    if (o->last_n > 0 && o->sim_n > 0) {
+        unsigned char *need = mr_calloc((size_t)items->n + 1, 1);
+        last = mr_malloc(sizeof(int32_t) * (size_t)(n_label_users * o->last_n + 1));
+        sim_idx = mr_malloc(sizeof(int32_t) * (size_t)items->n * o->sim_n + 1);
+        sim_sc = mr_malloc(sizeof(float) * (size_t)items->n * o->sim_n + 1);
+        if (!need || !last || !sim_idx || !sim_sc) {
+            free(need);
+            rc = MR_ENOMEM;
+            goto out;
+        }
+        for (int64_t k = 0; k < n_label_users; k++) {
+            int32_t u = users[k];
+            int32_t seen[16];
+            int found = last_listens(&w, u, o->last_n, seen);
+            for (int j = 0; j < found; j++)
+                if (!need[seen[j]]) need[seen[j]] = 1, last[n_last++] = seen[j];
+        }
+        free(need);
+        qsort(last, (size_t)n_last, sizeof(int32_t), cmp_i32);
+        int32_t *qi = mr_malloc(sizeof(int32_t) * (size_t)(n_last * o->sim_n + 1));
+        float *qs = mr_malloc(sizeof(float) * (size_t)(n_last * o->sim_n + 1));
+        if (!qi || !qs) rc = MR_ENOMEM;
+        double recall = NAN;
+        int nlist = 0;
+        if (!rc && items->n >= IVF_MIN_ITEMS) {
+            /* approximate: exact search would cost n_last x n_items pairs
+             * (~1e11 at scale 1, minutes); recall against exact is logged */
+            nlist = (int)sqrt((double)items->n);
+            rc = mr_cand_similar_ivf(m.item_factors, items->n, m.factors, last, n_last, o->sim_n, nlist, IVF_NPROBE, o->seed,
+                                     qi, qs, &recall);
+        } else if (!rc) {
+            rc = mr_cand_similar(m.item_factors, items->n, m.factors, last, n_last, o->sim_n, qi, qs);
+        }
+        MR_LOG(MR_LOG_INFO, "fit-part similar items", MR_I("queries", n_last), MR_S("method", nlist ? "ivf" : "exact"),
+               MR_I("nlist", nlist), MR_I("nprobe", nlist ? IVF_NPROBE : 0), MR_F("recall", recall));
+        if (!rc) {
+            for (int64_t i = 0; i < (int64_t)items->n * o->sim_n; i++) sim_idx[i] = -1, sim_sc[i] = -INFINITY;
+            for (int64_t q = 0; q < n_last; q++) {
+                memcpy(sim_idx + (int64_t)last[q] * o->sim_n, qi + q * o->sim_n, sizeof(int32_t) * (size_t)o->sim_n);
+                memcpy(sim_sc + (int64_t)last[q] * o->sim_n, qs + q * o->sim_n, sizeof(float) * (size_t)o->sim_n);
+            }
+        }
+        free(qi), free(qs);
+        if (rc) goto out;
     }
-    if ((rc = mr_similar_compute(m.item_factors, items->n, m.factors, o->sim_n, sim_idx, sim_sc))) goto out;
-    MR_LOG(MR_LOG_INFO, "fit-part ALS and similar items", MR_I("factors", m.factors), MR_F("seconds", mr_now() - t0));
+    log_phase("fit-part similar items of the last listens", t0, n_label_users, n_last);
 
     mr_cand_opts co = {.als_n = o->als_n, .pop_n = o->pop_n, .last_n = o->last_n, .user_factors = m.user_factors,
-                       .item_factors = m.item_factors, .factors = m.factors, .sim_idx = sim_idx,
-                       .sim_score = sim_sc, .sim_n = o->sim_n};
-    t0 = mr_now();
+                       .item_factors = m.item_factors, .factors = m.factors, .als = o->als_n > 0 ? &als : NULL,
+                       .sim_idx = sim_idx, .sim_score = sim_sc, .sim_n = o->sim_n};
+    t0 = tick_now();
     int64_t n_valid_users = 0, n_cand = 0, n_pos_cand = 0;
     enum { BLOCK = 4096 };
     for (int64_t b0 = 0; !rc && b0 < n_label_users; b0 += BLOCK) {
@@ -805,25 +988,24 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
             if (h < o->valid_frac) vu[nv++] = u;
             else tu[nt++] = u;
         }
-        mr_cand_block cb;
         if ((rc = mr_rank_candidates(&w, &co, tu, nt, &cb))) break;
         n_cand += cb.n_rows;
         for (int64_t r = 0; r < cb.n_rows; r++)
             n_pos_cand += in_sorted(labels.indices + labels.indptr[cb.user[r]],
                                     labels.indptr[cb.user[r] + 1] - labels.indptr[cb.user[r]], cb.item[r]);
-        rc = dataset_add(&tr, &cb, &labels, o->neg_per_pos, o->seed);
-        mr_cand_block_free(&cb);
-        if (rc || (rc = mr_rank_candidates(&w, &co, vu, nv, &cb))) break;
+        if ((rc = dataset_add(&tr, &cb, &labels, o->neg_per_pos, o->seed))) break;
+        if ((rc = mr_rank_candidates(&w, &co, vu, nv, &cb))) break;
         rc = dataset_add(&va, &cb, &labels, 0, o->seed);
-        mr_cand_block_free(&cb);
         n_valid_users += nv;
     }
+    mr_cand_block_free(&cb);
     if (rc) goto out;
     int64_t pos = 0;
     for (size_t i = 0; i < tr.y.n; i++) pos += tr.y.v[i] > 0.5f;
     MR_LOG(MR_LOG_INFO, "training set", MR_I("train_users", (int64_t)tr.group.n), MR_I("rows", (int64_t)tr.y.n),
            MR_I("positives", pos), MR_I("candidates", n_cand), MR_F("candidate_recall_share", n_cand ? (double)n_pos_cand / n_cand : 0),
-           MR_I("valid_users", (int64_t)va.group.n), MR_I("valid_rows", (int64_t)va.y.n), MR_F("seconds", mr_now() - t0));
+           MR_I("valid_users", (int64_t)va.group.n), MR_I("valid_rows", (int64_t)va.y.n));
+    log_phase("training candidates and features", t0, n_label_users, (int64_t)(tr.y.n + va.y.n));
     if (pos == 0 || pos == (int64_t)tr.y.n) {
         rc = mr_err(MR_EINVAL, "the training labels hold a single class (%lld of %lld rows positive): no candidate of "
                                "the %lld sampled users was listened in the label window %s .. %s, or all were; "
@@ -851,28 +1033,67 @@ static int fit_on_label_window(const mr_rank_opts *o, const mr_events *ev, int32
     for (size_t i = 0; i < va.y.n; i++) pred[i] = -va.x.v[i * MR_RANK_NFEAT + F_ALS_RANK];
     if ((rc = ndcg10(&va, pred, &labels, &nd[2]))) goto out;
     int want_bin = strcmp(o->objective, "rank:ndcg") != 0, want_rank = strcmp(o->objective, "binary:logistic") != 0;
+    int rounds_bin = 0, rounds_rank = 0;
     nd[0] = nd[1] = NAN;
-    t0 = mr_now();
     if (want_bin) {
-        if ((rc = train_booster(&tr, "binary:logistic", o, &bb))) goto out;
-        if ((rc = predict(bb, va.x.v, (int64_t)va.y.n, pred)) || (rc = ndcg10(&va, pred, &labels, &nd[0]))) goto out;
+        t0 = tick_now();
+        if ((rc = train_booster(&tr, &va, &labels, "binary:logistic", o, &bb, &nd[0], &rounds_bin))) goto out;
+        log_phase("train binary:logistic", t0, (int64_t)tr.group.n, (int64_t)tr.y.n);
     }
     if (want_rank) {
-        if ((rc = train_booster(&tr, "rank:ndcg", o, &br))) goto out;
-        if ((rc = predict(br, va.x.v, (int64_t)va.y.n, pred)) || (rc = ndcg10(&va, pred, &labels, &nd[1]))) goto out;
+        t0 = tick_now();
+        if ((rc = train_booster(&tr, &va, &labels, "rank:ndcg", o, &br, &nd[1], &rounds_rank))) goto out;
+        log_phase("train rank:ndcg", t0, (int64_t)tr.group.n, (int64_t)tr.y.n);
     }
     MR_LOG(MR_LOG_INFO, "held-out NDCG@10", MR_F("binary_logistic", nd[0]), MR_F("rank_ndcg", nd[1]),
-           MR_F("als_order", nd[2]), MR_I("users", (int64_t)va.group.n), MR_F("seconds", mr_now() - t0));
+           MR_F("als_order", nd[2]), MR_I("users", (int64_t)va.group.n), MR_I("rounds_binary_logistic", rounds_bin),
+           MR_I("rounds_rank_ndcg", rounds_rank));
     int pick_rank = want_rank && (!want_bin || nd[1] > nd[0]);
     *best = pick_rank ? br : bb;
     if (pick_rank && bb) XGBoosterFree(bb);
     if (!pick_rank && br) XGBoosterFree(br);
     bb = br = NULL;
     snprintf(objective, objective_len, "%s", pick_rank ? "rank:ndcg" : "binary:logistic");
+    /* the flat forest scores inference; it must give XGBoost's scores on
+     * the held-out rows, else XGBoost's own predictor is used */
+    *use_forest = 0;
+    {
+        bst_ulong len = 0;
+        const char *buf = NULL;
+        float *fx = mr_malloc(sizeof(float) * (va.y.n + 1));
+        if (!fx) {
+            rc = MR_ENOMEM;
+            goto out;
+        }
+        if (XGBoosterSaveModelToBuffer(*best, "{\"format\": \"json\"}", &len, &buf)) rc = xgb_err("saving the model");
+        else if ((rc = predict(*best, va.x.v, (int64_t)va.y.n, pred)) == 0) {
+            int frc = mr_forest_from_json(buf, (size_t)len, MR_RANK_NFEAT, forest);
+            double maxd = INFINITY;
+            if (frc == 0) {
+                tick tf = tick_now();
+                mr_forest_predict(forest, va.x.v, (int64_t)va.y.n, fx);
+                tick tf1 = tick_now();
+                maxd = 0;
+                for (size_t i = 0; i < va.y.n; i++) maxd = fmax(maxd, fabs((double)fx[i] - pred[i]));
+                *use_forest = maxd <= 1e-6;
+                MR_LOG(MR_LOG_INFO, "flat forest check", MR_I("rows", (int64_t)va.y.n), MR_F("max_abs_diff", maxd),
+                       MR_F("forest_seconds", tf1.wall - tf.wall), MR_S("used", *use_forest ? "yes" : "no"));
+            }
+            if (!*use_forest) {
+                MR_LOG(MR_LOG_WARN, "scoring with XGBoost's predictor: the flat forest does not reproduce it",
+                       MR_S("why", frc ? mr_errmsg() : "scores differ"), MR_F("max_abs_diff", maxd));
+                mr_forest_free(forest);
+            }
+        }
+        free(fx);
+        if (rc) goto out;
+    }
     if (o->dump_dir) {
         char *px = mr_path_join(o->dump_dir, "features.npy"), *ps = mr_path_join(o->dump_dir, "scores.npy");
         rc = px && ps ? 0 : MR_ENOMEM;
-        if (!rc) rc = predict(*best, va.x.v, (int64_t)va.y.n, pred);
+        /* the scores musrec's recommendations use */
+        if (!rc && *use_forest) mr_forest_predict(forest, va.x.v, (int64_t)va.y.n, pred);
+        else if (!rc) rc = predict(*best, va.x.v, (int64_t)va.y.n, pred);
         if (!rc) rc = mr_npy_write_f32(px, va.x.v, (int64_t)va.y.n, MR_RANK_NFEAT);
         if (!rc) rc = mr_npy_write_f32(ps, pred, (int64_t)va.y.n, 1);
         free(px), free(ps);
@@ -884,9 +1105,11 @@ out:
         XGBoosterFree(*best);
         *best = NULL;
     }
-    free(pred), free(users), free(sim_idx), free(sim_sc);
+    free(pred), free(users), free(sim_idx), free(sim_sc), free(last);
+    if (!fit_shared) mr_csr_free(&fit);
     dataset_free(&tr);
     dataset_free(&va);
+    mr_recs_free(&als);
     mr_als_free(&m);
     mr_csr_free(&iu);
     mr_csr_free(&labels);
@@ -894,8 +1117,10 @@ out:
     return rc;
 }
 
-/* Scores every user of step 6's ALS lists and keeps the top N. */
-static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_events *ev, int32_t n_users, const mr_items *items,
+/* Scores every user of step 6's ALS lists and keeps the top N. Users go
+ * through in blocks: one block's candidates and features exist at a time
+ * (the buffers are reused), so memory does not grow with the users. */
+static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_forest *forest, const mr_events *ev, int32_t n_users, const mr_items *items,
                  int32_t split_day, mr_recs *out)
 {
     char *als_path = wp(o->workdir, "results/personal_als.parquet"), *model_path = wp(o->workdir, "models/als_model.bin");
@@ -905,10 +1130,12 @@ static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_events *ev, in
     mr_als_meta meta;
     mr_similar_index six = {0};
     mr_rank_world w;
+    mr_cand_block cb = {0};
     int32_t *sim_idx = NULL;
     float *sim_sc = NULL, *pred = NULL;
     int64_t *order = NULL;
     int rc = als_path && model_path && sim_path ? 0 : MR_ENOMEM;
+    tick t0 = tick_now(), t_cand = {0}, t_pred = {0}, t_top = {0};
     memset(out, 0, sizeof *out);
     memset(&w, 0, sizeof w);
     if (!rc) rc = mr_recs_read(als_path, &als);
@@ -939,11 +1166,14 @@ static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_events *ev, in
     } else if ((rc = mr_similar_compute(m.item_factors, items->n, m.factors, sim_n, sim_idx, sim_sc))) {
         goto out;
     }
+    log_phase("inference: read step 6 lists, ALS model, similar index", t0, als.n_users, als.n_users ? als.off[als.n_users] : 0);
+    t0 = tick_now();
     if ((rc = mr_rank_world_build(ev, split_day, n_users, items, &w))) goto out;
+    log_phase("inference: full-train history and item statistics", t0, n_users, w.hist.nnz);
     mr_cand_opts co = {.als_n = o->als_n, .pop_n = o->pop_n, .last_n = o->last_n, .user_factors = m.user_factors,
                        .item_factors = m.item_factors, .factors = m.factors, .als = &als, .sim_idx = sim_idx,
                        .sim_score = sim_sc, .sim_n = sim_n};
-    int64_t nu = als.n_users;
+    int64_t nu = als.n_users, rows = 0;
     out->user_idx = mr_malloc(sizeof(int32_t) * (size_t)(nu + 1));
     out->off = mr_malloc(sizeof(int64_t) * (size_t)(nu + 1));
     out->item_idx = mr_malloc(sizeof(int32_t) * (size_t)(nu * o->top_n + 1));
@@ -952,34 +1182,64 @@ static int infer(const mr_rank_opts *o, BoosterHandle b, const mr_events *ev, in
         rc = MR_ENOMEM;
         goto out;
     }
-    int64_t wpos = 0;
+    int64_t *kept = NULL; /* per block user: rows kept */
     enum { BLOCK = 8192 };
+    kept = mr_malloc(sizeof(int64_t) * (BLOCK + 1));
+    if (!kept) {
+        rc = MR_ENOMEM;
+        goto out;
+    }
+    int64_t wpos = 0, cap = 0;
     for (int64_t b0 = 0; !rc && b0 < nu; b0 += BLOCK) {
         int32_t nb = (int32_t)(nu - b0 < BLOCK ? nu - b0 : BLOCK);
-        mr_cand_block cb;
+        tick t1 = tick_now();
         if ((rc = mr_rank_candidates(&w, &co, als.user_idx + b0, nb, &cb))) break;
-        float *p = mr_realloc(pred, sizeof(float) * (size_t)(cb.n_rows + 1));
-        int64_t *ord = mr_realloc(order, sizeof(int64_t) * (size_t)(cb.n_rows + 1));
-        if (p) pred = p;
-        if (ord) order = ord;
-        if (!p || !ord) rc = MR_ENOMEM;
-        if (!rc) rc = predict(b, cb.x, cb.n_rows, pred);
-        for (int32_t k = 0; !rc && k < nb; k++) {
+        tick t2 = tick_now();
+        tick_add(&t_cand, t1, t2);
+        if (cb.n_rows > cap) {
+            float *p = mr_realloc(pred, sizeof(float) * (size_t)(cb.n_rows + 1));
+            int64_t *ord = mr_realloc(order, sizeof(int64_t) * (size_t)(cb.n_rows + 1));
+            if (p) pred = p;
+            if (ord) order = ord;
+            if (!p || !ord) {
+                rc = MR_ENOMEM;
+                break;
+            }
+            cap = cb.n_rows;
+        }
+        if (forest) mr_forest_predict(forest, cb.x, cb.n_rows, pred);
+        else if ((rc = predict(b, cb.x, cb.n_rows, pred))) break;
+        tick t3 = tick_now();
+        tick_add(&t_pred, t2, t3);
+        rows += cb.n_rows;
+        /* each user's top N: sorted in parallel into order[], copied in user order */
+#pragma omp parallel for schedule(dynamic, 256)
+        for (int32_t k = 0; k < nb; k++) {
             int64_t a = cb.uoff[k], e = cb.uoff[k + 1];
-            sort_rows(pred + a, cb.item + a, e - a, order);
+            sort_rows(pred + a, cb.item + a, e - a, order + a);
+            kept[k] = e - a < o->top_n ? e - a : o->top_n;
+        }
+        for (int32_t k = 0; k < nb; k++) {
+            int64_t a = cb.uoff[k];
             out->user_idx[b0 + k] = als.user_idx[b0 + k];
             out->off[b0 + k] = wpos;
-            for (int64_t j = 0; j < e - a && j < o->top_n; j++) {
-                out->item_idx[wpos] = cb.item[a + order[j]];
-                out->score[wpos++] = pred[a + order[j]];
+            for (int64_t j = 0; j < kept[k]; j++) {
+                out->item_idx[wpos] = cb.item[a + order[a + j]];
+                out->score[wpos++] = pred[a + order[a + j]];
             }
         }
-        mr_cand_block_free(&cb);
+        tick_add(&t_top, t3, tick_now());
     }
+    free(kept);
+    if (rc) goto out;
     out->off[nu] = wpos;
     out->n_users = nu;
+    log_span("inference: candidates and features", t_cand, nu, rows);
+    log_span(forest ? "inference: scoring (flat forest)" : "inference: scoring (XGBoost predictor)", t_pred, nu, rows);
+    log_span("inference: top N per user", t_top, nu, wpos);
 out:
     free(als_path), free(model_path), free(sim_path), free(sim_idx), free(sim_sc), free(pred), free(order);
+    mr_cand_block_free(&cb);
     mr_similar_unmap(&six);
     mr_recs_free(&als);
     mr_als_free(&m);
@@ -1002,6 +1262,8 @@ int mr_rank_step(const mr_rank_opts *o)
     mr_users users = {0};
     mr_recs recs = {0};
     BoosterHandle best = NULL;
+    mr_forest forest = {0};
+    int use_forest = 0;
     cJSON *imp = NULL;
     int64_t *uid = NULL, *tid = NULL, nuid = 0, ntid = 0;
     int32_t *uid32 = NULL;
@@ -1009,6 +1271,7 @@ int mr_rank_step(const mr_rank_opts *o)
     char objective[32] = "";
     double nd[3] = {NAN, NAN, NAN};
     int rc = split_path && train_path && items_path && users_path && model_path && feat_path && out_path ? 0 : MR_ENOMEM;
+    tick t0 = tick_now();
     if (!rc) rc = read_split_day(split_path, &split_day);
     if (!rc) rc = mr_events_read(train_path, 0, &ev);
     if (!rc) rc = mr_items_read(items_path, &items);
@@ -1018,18 +1281,22 @@ int mr_rank_step(const mr_rank_opts *o)
         rc = mr_err(MR_EINVAL, "%s has no events", train_path);
         goto out;
     }
-    double t0 = mr_now();
-    rc = fit_on_label_window(o, &ev, users.n, &items, split_day, &best, objective, sizeof objective, nd);
+    log_phase("read train events, items, users", t0, users.n, ev.n);
+    t0 = tick_now();
+    rc = fit_on_label_window(o, &ev, users.n, &items, split_day, &best, objective, sizeof objective, nd, &forest, &use_forest);
     if (rc) goto out;
     if ((rc = save_model(best, model_path)) ||
         (rc = save_features(best, feat_path, objective, nd[0], nd[1], nd[2], &imp)))
         goto out;
     char *imp_text = cJSON_PrintUnformatted(imp);
     MR_LOG(MR_LOG_INFO, "ranker saved", MR_S("objective", objective), MR_S("path", model_path),
-           MR_J("importance_gain", imp_text), MR_F("seconds", mr_now() - t0));
+           MR_J("importance_gain", imp_text), MR_F("seconds", mr_now() - t0.wall));
     free(imp_text);
-    t0 = mr_now();
-    if ((rc = infer(o, best, &ev, users.n, &items, split_day, &recs))) goto out;
+    t0 = tick_now();
+    if ((rc = infer(o, best, use_forest ? &forest : NULL, &ev, users.n, &items, split_day, &recs))) goto out;
+    log_phase("inference (all of it)", t0, recs.n_users, recs.off[recs.n_users]);
+    mr_events_free(&ev); /* not needed for writing: its memory goes back first */
+    t0 = tick_now();
     if ((rc = mr_read_id_column(users_path, "user_id", users.n, &uid, &nuid)) ||
         (rc = mr_read_id_column(items_path, "track_id", items.n, &tid, &ntid)))
         goto out;
@@ -1040,10 +1307,10 @@ int mr_rank_step(const mr_rank_opts *o)
     }
     for (int64_t i = 0; i < nuid; i++) uid32[i] = (int32_t)uid[i];
     if ((rc = mr_recs_write(out_path, &recs, uid32, tid))) goto out;
-    MR_LOG(MR_LOG_INFO, "recommendations written", MR_S("path", out_path), MR_I("users", recs.n_users),
-           MR_I("rows", recs.off[recs.n_users]), MR_F("seconds", mr_now() - t0));
+    log_phase("write recommendations.parquet", t0, recs.n_users, recs.off[recs.n_users]);
 out:
     if (best) XGBoosterFree(best);
+    mr_forest_free(&forest);
     cJSON_Delete(imp);
     mr_events_free(&ev);
     mr_items_free(&items);

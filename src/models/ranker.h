@@ -53,8 +53,9 @@ typedef struct {
     int als_n;        /* ALS candidates (100) */
     int pop_n;        /* popularity candidates (50) */
     int last_n;       /* last distinct listens whose similar items are candidates (3) */
-    /* ALS: factors always (for the score of every candidate); the top-N list
-     * comes from `als` (rows for the users asked) or, when NULL, is computed */
+    /* ALS: factors for the score of every candidate; the top-N lists of
+     * the users asked for in `als` (models/candidates.h makes them), NULL
+     * for no ALS candidates */
     const float *user_factors, *item_factors;
     int factors;
     const mr_recs *als;
@@ -71,8 +72,11 @@ typedef struct {
     int32_t *user, *item;
     float *x;       /* n_rows x MR_RANK_NFEAT */
     int64_t *uoff;  /* n_users + 1 */
+    int64_t cap_rows, cap_users; /* allocated: a block passed again is reused */
 } mr_cand_block;
 
+/* out must be zeroed before its first use; its buffers are reused (grown
+ * when needed) by later calls, freed by mr_cand_block_free. */
 int mr_rank_candidates(const mr_rank_world *w, const mr_cand_opts *o, const int32_t *users, int32_t n,
                        mr_cand_block *out);
 void mr_cand_block_free(mr_cand_block *b);
@@ -83,8 +87,12 @@ typedef struct {
     int als_n, pop_n, last_n, sim_n;
     int neg_per_pos;       /* 4 */
     int64_t max_train_users; /* users sampled for training (label part) */
+    int64_t fit_users;     /* users the fit-part ALS is fit on: the sampled label users and a seeded
+                              sample of the others up to this many (0 = every user) */
+    int fit_iterations;    /* fit-part ALS iterations (0 = als.iterations) */
     double valid_frac;     /* held-out users for model choice */
-    int rounds, max_depth;
+    int rounds, max_depth; /* rounds: the most boosting rounds */
+    int patience;          /* stop when held-out NDCG@10 has not improved for this many rounds (0 = never) */
     double eta;
     int top_n;             /* recommendations per user (100) */
     const char *objective; /* "auto" (pick by NDCG@10), "binary:logistic", "rank:ndcg" */

@@ -59,6 +59,23 @@ grep -q "label window $label_start" "$TEST_TMP/err" || { echo "unclear error:"; 
 cat "$TEST_TMP/err"
 cp "$TEST_TMP/train_orig.parquet" "$T"
 
+# the sampled fit-part ALS: 200 training users, 300 users in the ALS fit in
+# all, its own iteration count; early stopping keeps at most the rounds trained
+m rank --rounds 40 --patience 10 --max-train-users 200 --fit-users 300 --fit-iterations 3 >/dev/null
+$PY - "$W/logs/logs_rank.json" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+run = lines[max(i for i, m in enumerate(lines) if m.get("msg") == "start"):]
+fit = [m for m in run if m.get("msg") == "fit-part ALS"][-1]
+assert fit["users"] == 300 and fit["iterations"] == 3, fit
+boost = [m for m in run if m.get("msg") == "boosting"]
+assert len(boost) == 2 and all(b["rounds_kept"] <= b["rounds_trained"] <= 40 for b in boost), boost
+check = [m for m in run if m.get("msg") == "flat forest check"][-1]
+assert check["max_abs_diff"] <= 1e-6 and check["used"] == "yes", check
+print("sampled fit:", fit["users"], "users,", fit["events"], "events; rounds kept",
+      [(b["objective"], b["rounds_kept"], b["rounds_trained"]) for b in boost])
+PY
+
 # quality: ranked beats ALS on NDCG@10
 m rank --rounds 80 >/dev/null
 m evaluate >/dev/null
