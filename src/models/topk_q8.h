@@ -74,4 +74,8 @@ void mr_q8_queries_move(mr_q8_queries *q, int dst, int src);
 void mr_q8_block(const mr_q8_queries *q, int m, const mr_q8_items *it, int64_t i0, int mi, float *U, int ldu,
                  int vnni);
 
+/* Largest f the int8 path takes: the int32 dot products (|D| <= f 127^2)
+ * cannot overflow and stay exact in float. */
+#define MR_Q8_MAX_F 1024
+
 #endif
