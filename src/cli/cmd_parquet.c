@@ -551,10 +551,23 @@ static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, sca
                     if (valid[i] && v[i] > mx) mx = v[i];
                 }
             } else {
-#pragma omp simd reduction(+ : sum) reduction(max : mx)
-                for (int64_t i = 0; i < n; i++) {
-                    sum += (uint64_t)v[i];
-                    mx = v[i] > mx ? v[i] : mx;
+                /* Four independent lanes: without SSE4.2 there is no
+                 * vector 64-bit compare, and one max chain is latency-bound. */
+                uint64_t s4[4] = {0, 0, 0, 0};
+                int64_t m4[4] = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
+                int64_t i = 0;
+                for (; i + 4 <= n; i += 4)
+                    for (int l = 0; l < 4; l++) {
+                        s4[l] += (uint64_t)v[i + l];
+                        m4[l] = v[i + l] > m4[l] ? v[i + l] : m4[l];
+                    }
+                for (; i < n; i++) {
+                    s4[0] += (uint64_t)v[i];
+                    m4[0] = v[i] > m4[0] ? v[i] : m4[0];
+                }
+                for (int l = 0; l < 4; l++) {
+                    sum += s4[l];
+                    mx = m4[l] > mx ? m4[l] : mx;
                 }
             }
         }
