@@ -9,7 +9,7 @@
  * includes the flush, fsync and rename of the atomic output, which DuckDB
  * does not do, so it is timed on its own as well.
  *
- * Usage: pqwrite IN.parquet OUT.parquet [runs] [snappy|zstd|gzip|none] [threads]
+ * Usage: pqwrite IN.parquet OUT.parquet [runs] [snappy|zstd|gzip|none] [threads] [row_group_rows]
  * Prints one JSON line: rows, row_groups, bytes and the median wall, CPU
  * (all threads) and close seconds of the runs, and each run.
  */
@@ -86,7 +86,8 @@ static int field_of(const mr_pq_column_info *ci, mr_pq_field *f, int *width)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s IN.parquet OUT.parquet [runs] [snappy|zstd|gzip|none] [threads]\n", argv[0]);
+        fprintf(stderr, "usage: %s IN.parquet OUT.parquet [runs] [snappy|zstd|gzip|none] [threads] [row_group_rows]\n",
+                argv[0]);
         return 2;
     }
     int runs = argc > 3 ? atoi(argv[3]) : 3;
@@ -134,6 +135,7 @@ int main(int argc, char **argv)
               : !strcmp(codec, "gzip") ? MR_PQ_GZIP
               : !strcmp(codec, "none") ? MR_PQ_UNCOMPRESSED
                                        : MR_PQ_SNAPPY;
+    if (argc > 6 && atoll(argv[6]) > 0) o.row_group_rows = atoll(argv[6]);
     double t[64], tc[64], tclose[64];
     for (int k = 0; k < runs; k++) {
         double t0 = now(), c0 = cpu();

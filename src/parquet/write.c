@@ -44,6 +44,8 @@
 #define DICT_LIMIT (1 << 20) /* pyarrow's dictionary_pagesize_limit */
 #define MAX_STAT_BYTES 4096  /* pyarrow's max_statistics_size */
 #define CREATED_BY "musrec version 0.1.0"
+#define WINDOW_BYTES ((size_t)32 << 20) /* input encoded per parallel region, roughly */
+#define MAX_WINDOW 64                   /* row groups */
 
 /* parquet.thrift enums */
 enum { REP_REQUIRED = 0, REP_OPTIONAL = 1, REP_REPEATED = 2 };
@@ -1021,9 +1023,10 @@ static int write_chunk(mr_pq_writer *w, int k, const int64_t *rg_rows)
 
 /* Encodes rows [0, n) as row groups of row_group_rows and writes them.
  *
- * The work is one task per (row group, column) chunk, for a window of as
- * many row groups as there are threads, so that 2 threads stay busy even
- * when one column costs far more than the others. Chunks are written in
+ * The work is one task per (row group, column) chunk, for a window of at
+ * least as many row groups as there are threads (more when they are small),
+ * so that 2 threads stay busy even when one column costs far more than the
+ * others. Chunks are written in
  * file order as soon as they and every chunk before them are encoded, by
  * whichever thread finds the next one ready, while the other threads go on
  * encoding: the file write overlaps the encoding instead of following it.
@@ -1035,7 +1038,14 @@ static int write_batch(mr_pq_writer *w, const mr_pq_col *cols, int64_t n)
     if (n_rg == 0) return 0;
     int threads = omp_get_max_threads();
     if (threads < 1) threads = 1;
-    int win = n_rg < threads ? (int)n_rg : threads;
+    /* At least a row group per thread; small row groups (DuckDB's 122,880
+     * rows) by the dozen, up to about WINDOW_BYTES of input, so that the
+     * parallel regions and their barriers stay few. */
+    size_t row_bytes = 0;
+    for (int i = 0; i < nf; i++) row_bytes += (size_t)(w->f[i].width ? w->f[i].width : 16) + (w->f[i].is_list ? 8 : 0);
+    int64_t by_bytes = (int64_t)(WINDOW_BYTES / ((size_t)R * row_bytes + 1));
+    int64_t want = by_bytes > threads ? (by_bytes < MAX_WINDOW ? by_bytes : MAX_WINDOW) : threads;
+    int win = (int)(n_rg < want ? n_rg : want);
     if ((rc = ensure_slots(w, win, threads))) return rc;
     int64_t rg_rows[win];
     uint8_t done[win * nf];
