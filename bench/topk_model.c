@@ -1,6 +1,6 @@
 /* bench/topk_model: the top-k engine on real ALS factors, path by path.
  *
- *   topk_model USER_F.npy ITEM_F.npy TRAIN.npz [USERS ITEMS_FOR_SIMILAR K]
+ *   topk_model USER_F.npy ITEM_F.npy TRAIN.npz|- [USERS ITEMS_FOR_SIMILAR K]
  *
  * Recommend-all (top K, default 100, train items excluded) for the first
  * USERS users (default all) with the fp32 sgemm path (full scan, and norm
@@ -17,6 +17,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/threads.h"
 #include "models/similar.h"
 #include "models/topk.h"
 #include "store/npy.h"
@@ -48,15 +49,23 @@ int main(int argc, char **argv)
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* OpenMP threads (OMP_NUM_THREADS or all cores) and one OpenBLAS thread
+       inside them, as musrec runs */
+    mr_threads_set(0);
     float *X, *Y;
     int64_t nu, fu, ni, fi;
     mr_csr ui;
+    /* TRAIN "-": no exclusions (skips loading a big train matrix) */
+    int no_train = !strcmp(argv[3], "-");
     if (mr_npy_read_f32(argv[1], &X, &nu, &fu) || mr_npy_read_f32(argv[2], &Y, &ni, &fi) ||
-        mr_npz_read_csr(argv[3], &ui)) {
+        (!no_train && mr_npz_read_csr(argv[3], &ui))) {
         fprintf(stderr, "%s\n", mr_errmsg());
         return 1;
     }
     int f = (int)fu;
+    if (no_train) {
+        ui = (mr_csr){.n_rows = nu, .n_cols = ni, .indptr = calloc(nu + 1, sizeof(int64_t))};
+    }
     /* REPLICATE=R: R noisy copies of the item factors (scale-1 item counts
      * from a scale-0.1 model); the train matrix then excludes nothing past
      * the first copy */
@@ -119,6 +128,7 @@ int main(int argc, char **argv)
         sc[p] = malloc(sizeof(float) * ns * n);
     }
     for (int p = 0; p < 2; p++) {
+        if (only && !strcmp(only, "int8") && p == 0) continue;
         mr_topk_opts o = {.mode = p ? MR_TOPK_INT8 : MR_TOPK_FP32};
         double t0 = mr_now();
         if (mr_similar_compute_opts(Y, ns, f, n, &o, idx[p], sc[p])) {

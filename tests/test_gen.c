@@ -8,6 +8,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -380,4 +381,75 @@ TEST(gen_bad_input)
         rmdir(shm);
     }
     free(tracks), free(truth), free(out);
+}
+
+/* Covers: another artist's song under its title; about 30% say so
+ * ("(Cover)", "- Cover", "(кавер)"), the rest carry the original title
+ * alone (up to case and spaces). */
+TEST(gen_cover_titles)
+{
+    mr_gen_world *w;
+    REQUIRE_OK(mr_gen_world_new(&w, SCALE, 42));
+    const mr_gen_catalog *c = mr_gen_world_catalog(w);
+    int64_t first_track = c->n_names - c->n_tracks, covers = 0, marked = 0, bare = 0;
+    for (int32_t i = 0; i < c->n_tracks; i++) {
+        if (c->true_group[i] == c->track_id[i]) continue;
+        int64_t r = row_of(c, c->true_group[i]);
+        REQUIRE(r >= 0);
+        /* a cover shares no artist with its original */
+        int shared = 0;
+        for (int64_t a = c->artist_off[i]; a < c->artist_off[i + 1]; a++)
+            for (int64_t b = c->artist_off[r]; b < c->artist_off[r + 1]; b++) shared |= c->artist_ids[a] == c->artist_ids[b];
+        if (shared || c->artist_off[i] == c->artist_off[i + 1] || c->artist_off[r] == c->artist_off[r + 1]) continue;
+        covers++;
+        char v[1024], o[1024];
+        snprintf(v, sizeof v, "%.*s", (int)(c->name_off[first_track + i + 1] - c->name_off[first_track + i]),
+                 c->name_bytes + c->name_off[first_track + i]);
+        snprintf(o, sizeof o, "%.*s", (int)(c->name_off[first_track + r + 1] - c->name_off[first_track + r]),
+                 c->name_bytes + c->name_off[first_track + r]);
+        if (strstr(v, "Cover") || strstr(v, "cover") || strstr(v, "COVER") || strstr(v, "кавер") ||
+            strstr(v, "Кавер") || strstr(v, "КАВЕР"))
+            marked++;
+        else if (strcasecmp(v, o) == 0 || strlen(v) == strlen(o) + 1) /* case changed, or one space added */
+            bare++;
+    }
+    CHECK(covers > 60 && covers < 200); /* 1.2% of 10,000 tracks */
+    CHECK(marked > covers * 15 / 100 && marked < covers * 45 / 100);
+    CHECK_INT(marked + bare, covers);
+    mr_gen_world_free(w);
+}
+
+/* Title words come from a long-tailed vocabulary: a head of common words
+ * and many rare ones, so the distinct words of 10,000 titles run to
+ * thousands (a vocabulary of the ~500 listed words alone gives < 600). */
+TEST(gen_title_vocabulary)
+{
+    mr_gen_world *w;
+    REQUIRE_OK(mr_gen_world_new(&w, SCALE, 42));
+    const mr_gen_catalog *c = mr_gen_world_catalog(w);
+    int64_t first_track = c->n_names - c->n_tracks, nw = 0;
+    uint64_t *h = malloc(sizeof(uint64_t) * (size_t)(c->name_off[c->n_names] - c->name_off[first_track] + 1));
+    for (int64_t row = first_track; row < c->n_names; row++) {
+        const char *s = c->name_bytes + c->name_off[row];
+        int64_t n = c->name_off[row + 1] - c->name_off[row];
+        for (int64_t i = 0; i < n;) {
+            int64_t j = i;
+            while (j < n && s[j] != ' ') j++;
+            if (j > i) {
+                /* case-folded for ASCII; Cyrillic words are lower-case past the first letter */
+                char wbuf[256];
+                int64_t l = j - i < 255 ? j - i : 255;
+                for (int64_t k = 0; k < l; k++) wbuf[k] = (char)(s[i + k] >= 'A' && s[i + k] <= 'Z' ? s[i + k] + 32 : s[i + k]);
+                h[nw++] = fnv(0xcbf29ce484222325ULL, wbuf, (size_t)l);
+            }
+            i = j + 1;
+        }
+    }
+    qsort(h, (size_t)nw, sizeof *h, cmp_i64);
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < nw; i++) distinct += i == 0 || h[i] != h[i - 1];
+    free(h);
+    CHECK(distinct > 5000);
+    CHECK(distinct < nw / 2); /* and a head that repeats */
+    mr_gen_world_free(w);
 }

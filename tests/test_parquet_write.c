@@ -225,17 +225,29 @@ TEST(pq_dictionary)
     for (int i = 0; i < 100000; i++) ok &= wc[i] == (uint32_t)(i % 40000);
     CHECK(ok);
     /* unique values past the limit: no dictionary (given up early or at the
-     * limit); unique at first but small enough overall: a dictionary */
+     * limit); unique values under the limit: no dictionary either, since
+     * 8-byte entries plus a code per value outgrow PLAIN (judged on the
+     * first 65536 values, or at the end of a shorter chunk) */
     int64_t *u = malloc(400000 * sizeof *u);
     uint32_t *uc = malloc(400000 * sizeof *uc);
     for (int i = 0; i < 400000; i++) u[i] = (int64_t)i * 7919;
     CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 400000, 1 << 20, uc), 0);
-    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 131072, 1 << 20, uc), 1);
-    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 131073, 1 << 20, uc), 0);
-    for (int i = 70000; i < 100000; i++) u[i] = u[i % 1000];
+    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 131072, 1 << 20, uc), 0);
+    CHECK_INT(d.n, 65536); /* given up at the sample */
+    CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 1000, 1 << 20, uc), 0);
+    CHECK_INT(d.n, 1000); /* built, then found not to pay */
+    /* 30000 distinct among 100000: 240000 + 187500 bytes against 800000 */
+    for (int i = 30000; i < 100000; i++) u[i] = u[i % 30000];
     CHECK_INT(mr_pq_dict_fixed(&d, u, 8, NULL, 0, 100000, 1 << 20, uc), 1);
-    CHECK_INT(d.n, 70000);
-    CHECK(uc[99999] == 999);
+    CHECK_INT(d.n, 30000);
+    CHECK(uc[99999] == 99999 % 30000);
+    /* int32: 600 distinct of 1000 pay (2400 + 1250 < 4000), 800 do not
+     * (3200 + 1250) */
+    int32_t v32[1000];
+    for (int i = 0; i < 1000; i++) v32[i] = (i % 600) * 3;
+    CHECK_INT(mr_pq_dict_fixed(&d, v32, 4, NULL, 0, 1000, 1 << 20, uc), 1);
+    for (int i = 0; i < 1000; i++) v32[i] = (i % 800) * 3;
+    CHECK_INT(mr_pq_dict_fixed(&d, v32, 4, NULL, 0, 1000, 1 << 20, uc), 0);
     free(u);
     free(uc);
     free(w);

@@ -159,6 +159,26 @@ TEST(topk_int8_equals_brute_bitwise)
     run_case(1, 1, 1, 1, GAUSS, GAUSS, 0, -1, 8);             /* one of everything */
     run_case(9, 70, 1, 4, HEAVY, GAUSS, 0, -1, 9);            /* f = 1 */
     run_case(20, 150, 130, 5, GAUSS, HEAVY, 0.02, -1, 10);    /* f > 128: more chunks */
+    /* adversarial rows across several item blocks */
+    run_case(40, 3000, 9, 9, SCALES, SCALES, 0.05, 1, 11);
+    run_case(31, 2200, 6, 15, ZEROS, TIES, 0.1, -1, 12);
+    run_case(25, 2100, 64, 30, HALFWAY, HEAVY, 0, -1, 13);
+}
+
+/* Above MR_Q8_MAX_F factors the int32 dot product could overflow: fp32. */
+TEST(topk_int8_large_f_falls_back)
+{
+    int f = MR_Q8_MAX_F + 1;
+    float *Q = calloc((size_t)f * 2, sizeof(float)), *V = calloc((size_t)f * 3, sizeof(float));
+    for (int a = 0; a < f; a++) Q[a] = V[a] = V[2 * f + a] = 1, V[f + a] = -1;
+    int32_t idx[4];
+    float sc[4];
+    mr_topk_opts o = {.k = 2, .mode = MR_TOPK_INT8};
+    REQUIRE_OK(mr_topk(Q, 2, V, 3, f, &o, idx, sc));
+    CHECK_INT(o.path, MR_TOPK_FP32);
+    CHECK_INT(idx[0], 0);
+    CHECK_INT(idx[1], 2);
+    free(Q), free(V);
 }
 
 /* Pruning really prunes on ALS-like norms, and the answer does not move. */
@@ -268,7 +288,7 @@ TEST(topk_int8_bound_holds)
             fill(V, n, f, kinds[kv], &s);
             mr_q8_items it;
             mr_q8_queries qq;
-            REQUIRE_OK(mr_q8_items_build(V, n, f, &it));
+            REQUIRE_OK(mr_q8_items_build(V, n, f, NULL, &it));
             REQUIRE_OK(mr_q8_queries_alloc(&qq, m, f));
             REQUIRE(mr_q8_queries_set(&qq, Q, m) == 0);
             for (int vn = 0; vn <= mr_q8_have_vnni(); vn++) {

@@ -43,6 +43,28 @@ static int64_t row_of(const int64_t *ids, int64_t n, int64_t id)
     return -1;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Share of distinct names among all catalog_names rows (real: 0.52). */
+static double distinct_name_share(const mr_gen_catalog *c)
+{
+    uint64_t *h = malloc(sizeof(uint64_t) * (size_t)c->n_names);
+    for (int64_t i = 0; i < c->n_names; i++) {
+        uint64_t x = 0xcbf29ce484222325ull;
+        for (int64_t k = c->name_off[i]; k < c->name_off[i + 1]; k++) x = (x ^ (unsigned char)c->name_bytes[k]) * 0x100000001b3ull;
+        h[i] = x;
+    }
+    qsort(h, (size_t)c->n_names, sizeof *h, cmp_u64);
+    int64_t d = 0;
+    for (int64_t i = 0; i < c->n_names; i++) d += i == 0 || h[i] != h[i - 1];
+    free(h);
+    return (double)d / (double)c->n_names;
+}
+
 static void put_list(FILE *f, const int64_t *off, const int64_t *v, int64_t i)
 {
     fputc('[', f);
@@ -69,6 +91,7 @@ int main(int argc, char **argv)
     const mr_gen_catalog *c = mr_gen_world_catalog(w);
     int32_t n = c->n_tracks;
     double t1 = now();
+    printf("distinct catalog names: %.4f of %lld rows\n", distinct_name_share(c), (long long)c->n_names);
     int64_t *listens = calloc((size_t)n, 8);
     int64_t nb = mr_gen_num_blocks(w);
     if (stride > 0) {
@@ -90,6 +113,7 @@ int main(int argc, char **argv)
             mr_gen_events_free(&ev);
         }
     }
+    double t2 = now();
     int64_t first = c->n_names - n;
     int64_t *noff = malloc(sizeof(int64_t) * ((size_t)n + 1));
     for (int32_t i = 0; i <= n; i++) noff[i] = c->name_off[first + i] - c->name_off[first];
@@ -97,8 +121,6 @@ int main(int argc, char **argv)
                          stride > 0 ? listens : NULL};
     int32_t *g = malloc(sizeof(int32_t) * (size_t)n);
     mr_group_stats st;
-    double t1b = now();
-    (void)t1b;
     /* GROUP_OPTS="performers generic_chance cover_chance[;...]" groups once per set of options
      * (the TSV gets the last); default: MR_GROUP_OPTS_DEFAULT */
     const char *env = getenv("GROUP_OPTS");
@@ -108,7 +130,7 @@ int main(int argc, char **argv)
     do {
         mr_group_opts go = MR_GROUP_OPTS_DEFAULT;
         if (set) sscanf(set, "%d %lf %lf", &go.generic_performers, &go.generic_chance, &go.cover_chance);
-        double t2 = now();
+        double t2b = now();
         if (mr_track_groups(&in, &go, g, &st)) {
             fprintf(stderr, "groups: %s\n", mr_errmsg());
             return 1;
@@ -120,7 +142,7 @@ int main(int argc, char **argv)
         printf("scale %g seed %llu opts {%d, %g, %g}: precision %.4f recall %.4f (tp %lld, predicted %lld, true %lld); "
                "world %.1fs, listens %.1fs (1/%lld blocks), grouping %.2fs\n",
                scale, (unsigned long long)seed, go.generic_performers, go.generic_chance, go.cover_chance, p, r,
-               (long long)tp, (long long)pp, (long long)tt, t1 - t0, t2 - t1, (long long)stride, t3 - t2);
+               (long long)tp, (long long)pp, (long long)tt, t1 - t0, t2 - t1, (long long)stride, t3 - t2b);
         printf("  groups %d, multi %d, tracks in multi %lld, marked %lld, generic titles %lld, joined by artist "
                "%lld, as cover %lld, by title %lld\n",
                st.n_groups, st.n_multi, (long long)st.tracks_in_multi, (long long)st.with_markers,

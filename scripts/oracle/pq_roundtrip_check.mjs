@@ -129,7 +129,12 @@ function duckStat(f, s) {
 function wantDict(name, f, t) {
   if (f.type === 'BOOL' || t.nonnull === 0) return false; // nothing to put in a dictionary
   if (name.startsWith('plain_crc')) return false;
-  if (name.startsWith('lowcard_') || name === 'row_groups_lowcard_zstd') return true;
+  // The writer keeps a dictionary only when it makes the chunk smaller than
+  // PLAIN: a single value never pays (entry + code > value); the 50 distinct
+  // values of the lowcard cases always do from 200 values on (for 4-byte
+  // ints 50 x 4 + 200 x 6 bits = 350 bytes against 800); in between, either.
+  if (t.nonnull === 1) return false;
+  if (name.startsWith('lowcard_') || name === 'row_groups_lowcard_zstd') return t.nonnull >= 200 ? true : undefined;
   if (name === 'dict_fallback') return f.name === 'few';
   return undefined;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base/err.h"
 
@@ -88,29 +89,158 @@ void mr_pqc_convert(const mr_pq_column_info *ci, mr_pqc_kind kind, const mr_pq_c
         memcpy(dst, v, (size_t)n * 8);
 }
 
+void *mr_pqc_alloc_array(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 4 * huge) return mr_malloc(bytes ? bytes : 1);
+    size_t rounded = (bytes + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded)) {
+        mr_err(MR_ENOMEM, "out of memory (%zu bytes)", bytes);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+/* One row group of one column in its physical width, and its null flags:
+ * a buffer per thread, reused from call to call, so that reading a file of
+ * many row groups does not allocate (and fault in) fresh memory for each. */
+static _Thread_local struct {
+    void *p;
+    size_t cap;
+    uint8_t *valid;
+    size_t vcap;
+} tls_buf;
+
+static void *tls_grow(void **p, size_t *cap, size_t want)
+{
+    if (want < 64) want = 64;
+    if (want <= *cap) return *p;
+    void *q = realloc(*p, want);
+    if (!q) return NULL;
+    *p = q;
+    *cap = want;
+    return q;
+}
+
 int mr_pqc_read_i64(mr_pq_reader *r, int rg, int col, mr_pqc_kind kind, int64_t *dst, int64_t null_value,
                     int64_t *n_null)
 {
-    mr_pq_col c;
-    int rc = mr_pq_read(r, rg, col, &c);
-    if (rc) return rc;
     const mr_pq_column_info *ci = mr_pq_column(r, col);
+    if (!ci) return mr_err(MR_EINVAL, "%s has no column %d", mr_pq_path(r), col);
+    if (ci->physical != MR_PQ_INT32 && ci->physical != MR_PQ_INT64 && ci->physical != MR_PQ_INT96)
+        return mr_err(MR_EINVAL, "%s: column %s is not an integer column", mr_pq_path(r), ci->name);
+    int64_t n = mr_pq_row_group_rows(r, rg);
+    size_t w = ci->physical == MR_PQ_INT32 ? 4 : 8;
+    void *vals = tls_grow(&tls_buf.p, &tls_buf.cap, (size_t)n * w);
+    uint8_t *valid = ci->nullable ? tls_grow((void **)&tls_buf.valid, &tls_buf.vcap, (size_t)n) : NULL;
+    if (!vals || (ci->nullable && !valid)) return mr_err(MR_ENOMEM, "out of memory reading %s", mr_pq_path(r));
+    int rc = mr_pq_read_into(r, rg, col, vals, valid);
+    if (rc) return rc;
+    mr_pq_col c = {.n_rows = n, .n_slots = n, .values = vals};
     mr_pqc_convert(ci, kind, &c, dst);
-    if (c.valid) {
+    if (valid) {
         int64_t nn = 0;
-        for (int64_t i = 0; i < c.n_slots; i++)
-            if (!c.valid[i]) {
+        for (int64_t i = 0; i < n; i++)
+            if (!valid[i]) {
                 dst[i] = null_value;
                 nn++;
             }
-        if (nn && !n_null) {
-            mr_pq_col_free(&c);
+        if (nn && !n_null)
             return mr_err(MR_EFORMAT, "%s: column %s has %lld null values in row group %d", mr_pq_path(r), ci->name,
                           (long long)nn, rg);
-        }
         if (n_null) *n_null += nn;
     }
-    mr_pq_col_free(&c);
+    return 0;
+}
+
+/* dst[i] = (DT)EXPR(s[i]) for i < n, with *bad set when a value falls
+ * outside lo..hi; one pass, no branches, so it vectorises. */
+#define NARROW(ST, DT, EXPR)                                                                        \
+    do {                                                                                            \
+        const ST *s_ = (const ST *)src;                                                             \
+        DT *d_ = (DT *)dst;                                                                         \
+        int b_ = 0;                                                                                 \
+        for (int64_t i = 0; i < n; i++) {                                                           \
+            int64_t v = EXPR(s_[i]);                                                                \
+            b_ |= (v < lo) | (v > hi);                                                              \
+            d_[i] = (DT)v;                                                                          \
+        }                                                                                           \
+        bad = b_;                                                                                   \
+    } while (0)
+#define AS_IS(x) ((int64_t)(x))
+#define AS_U32(x) ((int64_t)(uint32_t)(x))
+#define AS_DAY(x) floor_div((x), per_day)
+
+int mr_pqc_read_narrow(mr_pq_reader *r, int rg, int col, mr_pqc_kind kind, void *dst, int dst_width, int64_t lo,
+                       int64_t hi)
+{
+    const mr_pq_column_info *ci = mr_pq_column(r, col);
+    if (!ci) return mr_err(MR_EINVAL, "%s has no column %d", mr_pq_path(r), col);
+    if ((ci->physical != MR_PQ_INT32 && ci->physical != MR_PQ_INT64 && ci->physical != MR_PQ_INT96) ||
+        (dst_width != 2 && dst_width != 4 && dst_width != 8))
+        return mr_err(MR_EINVAL, "%s: column %s cannot be read as %d-byte integers", mr_pq_path(r), ci->name,
+                      dst_width);
+    int64_t n = mr_pq_row_group_rows(r, rg);
+    int is32 = ci->physical == MR_PQ_INT32, u32 = is32 && ci->logical == MR_PQ_L_INT && !ci->is_signed;
+    int day = kind == MR_PQC_DAY && !is32; /* DATE is days already */
+    size_t sw = is32 ? 4 : 8;
+    /* Same width and meaning: decoded straight into place, then checked. */
+    int direct = n > 0 && !u32 && !day && (size_t)dst_width == sw;
+    void *src = direct ? dst : tls_grow(&tls_buf.p, &tls_buf.cap, (size_t)n * sw);
+    if (!src) return mr_err(MR_ENOMEM, "out of memory reading %s", mr_pq_path(r));
+    int rc = mr_pq_read_into(r, rg, col, src, NULL);
+    if (rc) return rc;
+    int64_t per_day = ci->physical == MR_PQ_INT96 || ci->unit == MR_PQ_NANOS ? 86400000000000LL
+                      : ci->unit == MR_PQ_MICROS                              ? 86400000000LL
+                                                                              : 86400000LL;
+    int bad = 0;
+    if (direct) {
+        if (is32 && lo <= INT32_MIN && hi >= INT32_MAX) return 0;
+        if (!is32 && lo == INT64_MIN && hi == INT64_MAX) return 0;
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        if (is32) {
+            const int32_t *v = dst;
+            int32_t a = INT32_MAX, b = INT32_MIN;
+            for (int64_t i = 0; i < n; i++) a = v[i] < a ? v[i] : a, b = v[i] > b ? v[i] : b;
+            mn = a, mx = b;
+        } else {
+            const int64_t *v = dst;
+            for (int64_t i = 0; i < n; i++) mn = v[i] < mn ? v[i] : mn, mx = v[i] > mx ? v[i] : mx;
+        }
+        bad = mn < lo || mx > hi;
+    } else if (is32) {
+        if (dst_width == 2) {
+            if (u32) NARROW(int32_t, int16_t, AS_U32);
+            else NARROW(int32_t, int16_t, AS_IS);
+        } else if (dst_width == 4) {
+            if (u32) NARROW(int32_t, int32_t, AS_U32);
+            else NARROW(int32_t, int32_t, AS_IS);
+        } else {
+            if (u32) NARROW(int32_t, int64_t, AS_U32);
+            else NARROW(int32_t, int64_t, AS_IS);
+        }
+    } else if (day) {
+        if (dst_width == 2) NARROW(int64_t, int16_t, AS_DAY);
+        else if (dst_width == 4) NARROW(int64_t, int32_t, AS_DAY);
+        else NARROW(int64_t, int64_t, AS_DAY);
+    } else {
+        if (dst_width == 2) NARROW(int64_t, int16_t, AS_IS);
+        else if (dst_width == 4) NARROW(int64_t, int32_t, AS_IS);
+        else NARROW(int64_t, int64_t, AS_IS);
+    }
+    if (!bad) return 0;
+    /* Find the first value out of range, for the message. */
+    for (int64_t i = 0; i < n; i++) {
+        int64_t v = is32 ? (u32 ? (int64_t)(uint32_t)((const int32_t *)src)[i] : ((const int32_t *)src)[i])
+                         : day ? floor_div(((const int64_t *)src)[i], per_day) : ((const int64_t *)src)[i];
+        if (v < lo || v > hi)
+            return mr_err(MR_EFORMAT, "%s: column %s: value %lld in row group %d is outside %lld..%lld", mr_pq_path(r),
+                          ci->name, (long long)v, rg, (long long)lo, (long long)hi);
+    }
     return 0;
 }
 

@@ -55,24 +55,7 @@ static int64_t *rg_starts(mr_pq_reader *r)
 static int read_int_col(mr_pq_reader *r, int rg, int col, mr_pqc_kind kind, void *dst, int out32, int64_t lo,
                         int64_t hi)
 {
-    int64_t n = mr_pq_row_group_rows(r, rg);
-    int64_t *tmp = out32 ? mr_malloc((size_t)(n ? n : 1) * 8) : dst;
-    if (!tmp) return MR_ENOMEM;
-    int rc = mr_pqc_read_i64(r, rg, col, kind, tmp, 0, NULL);
-    if (!rc)
-        for (int64_t i = 0; i < n; i++)
-            if (tmp[i] < lo || tmp[i] > hi) {
-                rc = mr_err(MR_EFORMAT, "%s: column %s: value %lld in row group %d is outside %lld..%lld",
-                            mr_pq_path(r), mr_pq_column(r, col)->name, (long long)tmp[i], rg, (long long)lo,
-                            (long long)hi);
-                break;
-            }
-    if (!rc && out32) {
-        int32_t *d = dst;
-        for (int64_t i = 0; i < n; i++) d[i] = (int32_t)tmp[i];
-    }
-    if (out32) free(tmp);
-    return rc;
+    return mr_pqc_read_narrow(r, rg, col, kind, dst, out32 ? 4 : 8, lo, hi);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -91,17 +74,11 @@ void mr_events_free(mr_events *ev)
 
 static int events_rg(mr_pq_reader *r, int rg, const int *cols, const int64_t *start, mr_events *ev, int raw)
 {
-    int64_t o = start[rg], n = start[rg + 1] - o;
+    int64_t o = start[rg];
     int rc = read_int_col(r, rg, cols[0], MR_PQC_INT, ev->user_idx + o, 1, 0, INT32_MAX);
     if (!rc) rc = read_int_col(r, rg, cols[1], MR_PQC_INT, ev->item_idx + o, 1, 0, INT32_MAX);
     if (!rc) rc = read_int_col(r, rg, cols[2], MR_PQC_DAY, ev->day + o, 1, INT32_MIN, INT32_MAX);
-    if (!rc) {
-        int32_t *seq = mr_malloc((size_t)(n ? n : 1) * 4);
-        if (!seq) return MR_ENOMEM;
-        rc = read_int_col(r, rg, cols[3], MR_PQC_INT, seq, 1, INT16_MIN, INT16_MAX);
-        for (int64_t i = 0; !rc && i < n; i++) ev->track_seq[o + i] = (int16_t)seq[i];
-        free(seq);
-    }
+    if (!rc) rc = mr_pqc_read_narrow(r, rg, cols[3], MR_PQC_INT, ev->track_seq + o, 2, INT16_MIN, INT16_MAX);
     if (!rc && raw) rc = read_int_col(r, rg, cols[4], MR_PQC_INT, ev->user_id + o, 1, INT32_MIN, INT32_MAX);
     if (!rc && raw) rc = read_int_col(r, rg, cols[5], MR_PQC_INT, ev->track_id + o, 0, INT64_MIN, INT64_MAX);
     return rc;
@@ -126,13 +103,13 @@ int mr_events_read(const char *path, int with_raw_ids, mr_events *ev)
     if (!rc) {
         size_t m = (size_t)(n ? n : 1);
         ev->n = n;
-        ev->user_idx = mr_malloc(m * 4);
-        ev->item_idx = mr_malloc(m * 4);
-        ev->day = mr_malloc(m * 4);
-        ev->track_seq = mr_malloc(m * 2);
+        ev->user_idx = mr_pqc_alloc_array(m * 4);
+        ev->item_idx = mr_pqc_alloc_array(m * 4);
+        ev->day = mr_pqc_alloc_array(m * 4);
+        ev->track_seq = mr_pqc_alloc_array(m * 2);
         if (with_raw_ids) {
-            ev->user_id = mr_malloc(m * 4);
-            ev->track_id = mr_malloc(m * 8);
+            ev->user_id = mr_pqc_alloc_array(m * 4);
+            ev->track_id = mr_pqc_alloc_array(m * 8);
         }
         if (!ev->user_idx || !ev->item_idx || !ev->day || !ev->track_seq ||
             (with_raw_ids && (!ev->user_id || !ev->track_id)))

@@ -8,7 +8,6 @@
 #include <float.h>
 #include <math.h>
 #include <omp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -421,12 +420,8 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
     }
     free(order);
     mr_q8_items it;
-    int rc = mr_q8_items_build(Vs, ni, f, &it);
+    int rc = mr_q8_items_build(Vs, ni, f, perm, &it); /* errors name the item, not its place in the order */
     if (rc) {
-        /* name the item by its own index, not its place in the norm order */
-        int64_t p = -1;
-        if (sscanf(mr_errmsg(), "top-k: item row %lld", (long long *)&p) == 1 && p >= 0 && p < ni)
-            rc = mr_err(MR_EINVAL, "top-k: item row %lld has a non-finite value", (long long)perm[p]);
         free(Vs), free(perm), free(vnorm);
         return rc;
     }
@@ -506,7 +501,7 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
  * for sorting, copying and quantising the items (about 4 s for 1M items on
  * the 2-core development machine, the fp32 cost of ~1500 queries), else
  * fp32. int8 without VNNI runs the portable kernel. */
-static int choose_path(const mr_topk_opts *o, int64_t nq)
+static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
 {
     int mode = o->mode;
     if (mode == MR_TOPK_AUTO) {
@@ -517,6 +512,7 @@ static int choose_path(const mr_topk_opts *o, int64_t nq)
         else mode = nq >= 2048 && mr_q8_have_vnni() ? MR_TOPK_INT8 : MR_TOPK_FP32;
     }
     if (mode == MR_TOPK_INT8 && !mr_q8_have_vnni()) mode = MR_TOPK_INT8_PORTABLE;
+    if (f > MR_Q8_MAX_F) mode = MR_TOPK_FP32; /* int32 dot products could overflow */
     return mode;
 }
 
@@ -536,7 +532,7 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
         o->path = MR_TOPK_FP32;
         return 0;
     }
-    o->path = choose_path(o, nq);
+    o->path = choose_path(o, nq, f);
     o->rescored = 0;
     if (o->path != MR_TOPK_FP32)
         return topk_q8(Q, nq, V, ni, f, o, out_idx, out_score, o->path == MR_TOPK_INT8);
@@ -584,38 +580,68 @@ scan_cols(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float 
     }
 }
 
-/* The int8 column pass: row r of the bound block (candidate i0 + r) against
- * the lowered thresholds of the columns' heaps (items j0 + c); candidates
- * are rescored exactly (exact_dot is symmetric, so the score is item
- * j0 + c's score for candidate i0 + r). */
-__attribute__((target_clones("avx512f", "avx2", "default"))) static int64_t
-scan_cols_q8(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float *restrict thr, int k,
-             const float *restrict U, int ldu, int mi, int mj, int32_t i0, int32_t j0, const float *V, int f)
+/* Rescores candidate cand for item's heap (the int8 column pass). */
+static inline int64_t rescore_col_q8(float *hs, int32_t *hi, int32_t *hn, float *thr, int k, int64_t item,
+                                     int32_t cand, const float *V, int f)
+{
+    float v = exact_dot(V + item * f, V + (int64_t)cand * f, f);
+    heap h = {hs + item * k, hi + item * k, hn[item], k};
+    if (h.n == k && !worse(h.s[0], h.i[0], v, cand)) return 1;
+    heap_push(&h, v, cand);
+    hn[item] = h.n;
+    *thr = heap_threshold_q8(&h);
+    return 1;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx512f"))) static int64_t scan_cols_q8_avx512(float *restrict hs, int32_t *restrict hi,
+                                                                      int32_t *restrict hn, float *restrict thr, int k,
+                                                                      const float *restrict U, int ldu, int mi, int mj,
+                                                                      int32_t i0, int32_t j0, const float *V, int f)
 {
     int64_t rescored = 0;
     for (int r = 0; r < mi; r++) {
         const float *row = U + (int64_t)r * ldu;
-        const float *cand = V + (int64_t)(i0 + r) * f;
-        for (int j = 0; j < mj; j += 16) {
-            int m = mj - j < 16 ? mj - j : 16, hits = 0;
-            if (m == 16) {
-                for (int t = 0; t < 16; t++) hits += !(row[j + t] < thr[j + t]);
-            } else {
-                for (int t = 0; t < m; t++) hits += !(row[j + t] < thr[j + t]);
-            }
-            if (!hits) continue;
-            for (int t = 0; t < m; t++) {
-                if (row[j + t] < thr[j + t]) continue;
-                int64_t item = j0 + j + t;
-                float v = exact_dot(V + item * f, cand, f);
-                rescored++;
-                heap h = {hs + item * k, hi + item * k, hn[item], k};
-                if (h.n == k && !worse(h.s[0], h.i[0], v, i0 + r)) continue;
-                heap_push(&h, v, i0 + r);
-                hn[item] = h.n;
-                thr[j + t] = heap_threshold_q8(&h);
+        int j = 0;
+        for (; j + 64 <= mj; j += 64) {
+            uint64_t m =
+                (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(row + j), _mm512_loadu_ps(thr + j), _CMP_NLT_UQ) |
+                (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(row + j + 16), _mm512_loadu_ps(thr + j + 16), _CMP_NLT_UQ)
+                    << 16 |
+                (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(row + j + 32), _mm512_loadu_ps(thr + j + 32), _CMP_NLT_UQ)
+                    << 32 |
+                (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(row + j + 48), _mm512_loadu_ps(thr + j + 48), _CMP_NLT_UQ)
+                    << 48;
+            while (m) {
+                int c = j + __builtin_ctzll(m);
+                m &= m - 1;
+                rescored += rescore_col_q8(hs, hi, hn, &thr[c], k, j0 + c, i0 + r, V, f);
             }
         }
+        for (; j < mj; j++)
+            if (!(row[j] < thr[j])) rescored += rescore_col_q8(hs, hi, hn, &thr[j], k, j0 + j, i0 + r, V, f);
+    }
+    return rescored;
+}
+#endif
+
+/* The int8 column pass: row r of the bound block (candidate i0 + r) against
+ * the lowered thresholds of the columns' heaps (items j0 + c); candidates
+ * are rescored exactly (exact_dot is symmetric, so the score is item
+ * j0 + c's score for candidate i0 + r). */
+static int64_t scan_cols_q8(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float *restrict thr, int k,
+                            const float *restrict U, int ldu, int mi, int mj, int32_t i0, int32_t j0, const float *V,
+                            int f, int avx512)
+{
+#if defined(__x86_64__)
+    if (avx512) return scan_cols_q8_avx512(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
+#endif
+    (void)avx512;
+    int64_t rescored = 0;
+    for (int r = 0; r < mi; r++) {
+        const float *row = U + (int64_t)r * ldu;
+        for (int j = 0; j < mj; j++)
+            if (!(row[j] < thr[j])) rescored += rescore_col_q8(hs, hi, hn, &thr[j], k, j0 + j, i0 + r, V, f);
     }
     return rescored;
 }
@@ -654,7 +680,7 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
 {
     const int k = o->k;
     mr_q8_items it;
-    int rc = mr_q8_items_build(V, n, f, &it);
+    int rc = mr_q8_items_build(V, n, f, NULL, &it);
     if (rc) return rc;
     const int64_t nb = (n + BS - 1) / BS;
     const int T = omp_get_max_threads();
@@ -706,7 +732,7 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
                     heap h = {ths + item * k, thi + item * k, thn[item], k};
                     thr[c] = heap_threshold_q8(&h);
                 }
-                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BS, mi, mj, (int32_t)i0, (int32_t)j0, V, f);
+                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BS, mi, mj, (int32_t)i0, (int32_t)j0, V, f, vnni);
             }
         }
         free(U);
@@ -728,7 +754,7 @@ int mr_topk_self(const float *V, int64_t n, int f, mr_topk_opts *opts, int32_t *
     mr_topk_opts o = {.k = k, .exclude_self = 1, .mode = opts->mode};
     int rc = check_args(n, n, f, &o);
     if (rc) return rc;
-    opts->path = choose_path(&o, n);
+    opts->path = choose_path(&o, n, f);
     opts->rescored = 0;
     opts->scored = n * n;
     if (opts->path != MR_TOPK_FP32) return self_q8(V, n, f, opts, out_idx, out_score, opts->path == MR_TOPK_INT8);

@@ -146,6 +146,20 @@ int mr_pq_rle_is_run(const uint8_t *p, size_t n, int width, size_t count, uint32
     return d.rle_left >= count && d.rle_value == value && !d.bp_left;
 }
 
+uint64_t mr_pq_rle_run(mr_pq_rle *d, uint32_t *value)
+{
+    if (d->width < 0 || d->width > 32) return 0;
+    if (!d->rle_left && !d->bp_left) {
+        mr_pq_rle save = *d;
+        if (d->p >= d->end || next_run(d)) {
+            *d = save; /* mr_pq_rle_get will report it */
+            return 0;
+        }
+    }
+    *value = d->rle_value;
+    return d->rle_left;
+}
+
 int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n)
 {
     if (d->width < 0 || d->width > 32) return mr_err(MR_EFORMAT, "bit width %d is out of range", d->width);

@@ -24,6 +24,12 @@ typedef struct {
 void mr_pq_rle_init(mr_pq_rle *d, const uint8_t *p, size_t n, int width);
 /* Produces exactly n values or returns MR_EFORMAT ("RLE data ends early"). */
 int mr_pq_rle_get(mr_pq_rle *d, uint32_t *out, size_t n);
+/* How many copies of one value the stream holds next (what is left of the
+ * current RLE run, starting the next run first if the current one is used
+ * up), with the value; 0 when a bit-packed run comes next or the stream is
+ * at its end or bad (mr_pq_rle_get then reports it). Consuming k <= that
+ * many is subtracting k from d->rle_left. */
+uint64_t mr_pq_rle_run(mr_pq_rle *d, uint32_t *value);
 /* Same into int16 levels, checking every value is <= max_level; *n_max
  * (if not NULL) receives how many equal max_level. RLE runs are filled
  * without unpacking. */

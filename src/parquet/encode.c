@@ -274,6 +274,19 @@ static int hopeless(int64_t distinct, int64_t seen, int64_t total, size_t entry_
            (double)total * 0.9 * (double)entry_bytes > 2.0 * (double)max_bytes;
 }
 
+/* Whether dictionary encoding does not pay: the dictionary page plus one
+ * bit-packed code per value is no smaller than the values' PLAIN size.
+ * After SAMPLE values the same test runs on a projection (the entries seen
+ * per value so far, times the values to come), so that columns of mostly
+ * distinct values (ids spread over a large range) skip the hashing of a
+ * whole chunk that would end in PLAIN anyway; parquet-mr makes the same
+ * test after its first page. */
+static int unprofitable(int64_t entries, size_t entry_bytes, int64_t values, size_t plain_bytes)
+{
+    uint64_t code_bytes = ((uint64_t)values * (uint64_t)mr_pq_bit_width((uint64_t)(entries > 1 ? entries - 1 : 1)) + 7) / 8;
+    return (uint64_t)entry_bytes + code_bytes >= (uint64_t)plain_bytes;
+}
+
 int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t *valid,
                      int64_t from, int64_t to, size_t max_bytes, uint32_t *codes)
 {
@@ -289,7 +302,9 @@ int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t
     int64_t k = 0;
     for (int64_t s = from; s < to; s++) {
         if (valid && !valid[s]) continue;
-        if (k == SAMPLE && hopeless(d->n, SAMPLE, to - from, (size_t)width, max_bytes)) return 0;
+        if (k == SAMPLE && (hopeless(d->n, SAMPLE, to - from, (size_t)width, max_bytes) ||
+                            unprofitable(d->n, d->bytes, SAMPLE, (size_t)SAMPLE * (size_t)width)))
+            return 0;
         uint64_t key = width == 4 ? v32[s] : v64[s];
         if (have_prev && key == prev) { /* sorted and clustered data repeat a lot */
             codes[k++] = prev_code;
@@ -320,7 +335,7 @@ int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t
         prev_code = (uint32_t)c;
         have_prev = 1;
     }
-    return 1;
+    return !unprofitable(d->n, d->bytes, k, (size_t)k * (size_t)width);
 }
 
 /* A fast non-cryptographic hash of a byte string (8 bytes per step). */
@@ -350,12 +365,15 @@ int mr_pq_dict_bytes(mr_pq_dict *d, const int64_t *offsets, const uint8_t *bytes
     size_t mask = d->cap - 1;
     int shift = table_shift(d->cap);
     int64_t k = 0;
+    size_t plain = 0; /* PLAIN size of the values so far */
     for (int64_t s = from; s < to; s++) {
         if (valid && !valid[s]) continue;
-        if (k == SAMPLE && hopeless(d->n, SAMPLE, to - from, d->bytes / (size_t)d->n, max_bytes))
+        if (k == SAMPLE && (hopeless(d->n, SAMPLE, to - from, d->bytes / (size_t)d->n, max_bytes) ||
+                            unprofitable(d->n, d->bytes, SAMPLE, plain)))
             return 0;
         const uint8_t *p = bytes + offsets[s];
         size_t len = (size_t)(offsets[s + 1] - offsets[s]);
+        plain += 4 + len;
         uint64_t key = hash_bytes(p, len);
         size_t h = (size_t)((key * FIB) >> shift);
         int32_t c;
@@ -385,7 +403,7 @@ int mr_pq_dict_bytes(mr_pq_dict *d, const int64_t *offsets, const uint8_t *bytes
         }
         codes[k++] = (uint32_t)c;
     }
-    return 1;
+    return !unprofitable(d->n, d->bytes, k, plain);
 }
 
 void mr_pq_dict_plain_fixed(const mr_pq_dict *d, mr_pq_obuf *out, const void *values, int width)

@@ -16,7 +16,10 @@
  * Dictionaries are built in first-seen order with an open-addressing hash
  * table, so the output depends only on the input. Building gives up (returns
  * 0) as soon as the dictionary's PLAIN size passes the caller's limit, the
- * point at which parquet writers fall back to PLAIN.
+ * point at which parquet writers fall back to PLAIN, and also when the
+ * dictionary would not make the chunk smaller than PLAIN (the dictionary
+ * page plus the bit-packed codes against the values' PLAIN size), judged
+ * early from a sample and again at the end.
  */
 #ifndef MR_PQ_ENCODE_H
 #define MR_PQ_ENCODE_H
@@ -59,8 +62,9 @@ void mr_pq_dict_free(mr_pq_dict *d);
 
 /* Builds the dictionary of the non-null slots in [from, to) and writes one
  * code per non-null slot to codes[] (in slot order). Returns 1 when built,
- * 0 when the dictionary's PLAIN size would exceed max_bytes (codes then
- * undefined), MR_ENOMEM on allocation failure. */
+ * 0 when the dictionary's PLAIN size would exceed max_bytes or the
+ * dictionary does not pay (codes then undefined), MR_ENOMEM on allocation
+ * failure. */
 int mr_pq_dict_fixed(mr_pq_dict *d, const void *values, int width, const uint8_t *valid,
                      int64_t from, int64_t to, size_t max_bytes, uint32_t *codes);
 int mr_pq_dict_bytes(mr_pq_dict *d, const int64_t *offsets, const uint8_t *bytes,

@@ -515,12 +515,46 @@ static int dict_gather_fixed(chunk_ctx *x, mr_pq_rle *d, uint8_t *dst, size_t n)
     const int64_t dn = x->dict_n;
     size_t w = (size_t)x->width;
     while (n > 0) {
+        /* An RLE run (sorted or clustered columns: a user's events) fills
+         * its stretch with one dictionary value, without indices. */
+        uint32_t rv;
+        uint64_t run = mr_pq_rle_run(d, &rv);
+        if (run) {
+            size_t k = run < n ? (size_t)run : n;
+            if (rv >= (uint64_t)dn)
+                return CERR(x, MR_EFORMAT, "a dictionary index is out of range (dictionary has %lld entries)", (long long)dn);
+            switch (w) {
+            case 4: {
+                uint32_t v, *o = (uint32_t *)dst;
+                memcpy(&v, x->dict_vals + (size_t)rv * 4, 4);
+                for (size_t i = 0; i < k; i++) o[i] = v;
+                break;
+            }
+            case 8: {
+                uint64_t v, *o = (uint64_t *)dst;
+                memcpy(&v, x->dict_vals + (size_t)rv * 8, 8);
+                for (size_t i = 0; i < k; i++) o[i] = v;
+                break;
+            }
+            default:
+                for (size_t i = 0; i < k; i++) memcpy(dst + i * w, x->dict_vals + (size_t)rv * w, w);
+            }
+            d->rle_left -= (uint32_t)k;
+            dst += k * w;
+            n -= k;
+            continue;
+        }
         size_t k = n < 1024 ? n : 1024;
         int rc = mr_pq_rle_get(d, x->idx, k);
         if (rc) return CERR(x, MR_EFORMAT, "dictionary indices: %s", mr_errmsg());
-        uint32_t bad = 0;
-        for (size_t i = 0; i < k; i++) bad |= x->idx[i] >= (uint64_t)dn;
-        if (bad) return CERR(x, MR_EFORMAT, "a dictionary index is out of range (dictionary has %lld entries)", (long long)dn);
+        /* The largest index against the dictionary size: a reduction
+         * that vectorises, not a test per index. */
+        const uint32_t *ix = x->idx;
+        uint32_t top = 0;
+#pragma omp simd reduction(max : top)
+        for (size_t i = 0; i < k; i++) top = ix[i] > top ? ix[i] : top;
+        if ((uint64_t)top >= (uint64_t)dn)
+            return CERR(x, MR_EFORMAT, "a dictionary index is out of range (dictionary has %lld entries)", (long long)dn);
         switch (w) {
         case 4: {
             const uint32_t *s = (const uint32_t *)x->dict_vals;

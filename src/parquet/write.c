@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include <omp.h>
+#include <stdio.h>
 
 #include "base/err.h"
 #include "base/fs.h"
@@ -42,6 +44,8 @@
 #define DICT_LIMIT (1 << 20) /* pyarrow's dictionary_pagesize_limit */
 #define MAX_STAT_BYTES 4096  /* pyarrow's max_statistics_size */
 #define CREATED_BY "musrec version 0.1.0"
+#define WINDOW_BYTES ((size_t)32 << 20) /* input encoded per parallel region, roughly */
+#define MAX_WINDOW 64                   /* row groups */
 
 /* parquet.thrift enums */
 enum { REP_REQUIRED = 0, REP_OPTIONAL = 1, REP_REPEATED = 2 };
@@ -66,10 +70,9 @@ typedef struct {
     int max_def, max_rep;
 } wfield;
 
-/* Per-column state, reused across row groups; touched by one thread at a time. */
+/* Scratch one encoding thread reuses from chunk to chunk. */
 typedef struct {
-    mr_pq_obuf chunk; /* the encoded column chunk: headers and pages */
-    mr_pq_obuf page;  /* one page body before compression */
+    mr_pq_obuf page; /* one page body before compression */
     mr_pq_obuf hdr;
     uint8_t *comp; /* compressed page */
     size_t comp_len, comp_cap;
@@ -78,7 +81,13 @@ typedef struct {
     uint32_t *codes;
     size_t codes_cap;
     mr_pq_dict dict;
-    /* results for the current chunk */
+} wscratch;
+
+/* One encoded column chunk of the row group being written, with what its
+ * ColumnChunk metadata needs; kept until the chunk is in the file. */
+typedef struct {
+    mr_pq_obuf chunk; /* the encoded column chunk: headers and pages */
+    int64_t pos;      /* where it starts in the file, once written */
     int64_t num_values, uncompressed, dict_bytes, n_data_pages;
     int has_dict;
     int64_t null_count;
@@ -96,7 +105,10 @@ struct mr_pq_writer {
     wfield *f;
     int nf;
     mr_pq_write_opts o;
-    wcol *cols;
+    wcol *cols;        /* n_slots row groups x nf chunks in flight */
+    int n_slots;
+    wscratch *scr;     /* one per encoding thread */
+    int n_scr;
     int64_t pos, num_rows, n_row_groups;
     mr_pq_obuf rg_meta; /* serialised RowGroup structs */
     char **kv;          /* key, value pairs */
@@ -117,26 +129,41 @@ static const char *type_name(mr_pq_wtype t)
     return (unsigned)t < sizeof names / sizeof *names ? names[t] : "unknown";
 }
 
+static void free_slots(mr_pq_writer *w)
+{
+    for (int i = 0; w->cols && i < w->n_slots * w->nf; i++) {
+        mr_pq_obuf_free(&w->cols[i].chunk);
+        free(w->cols[i].msg);
+    }
+    free(w->cols);
+    w->cols = NULL;
+    w->n_slots = 0;
+}
+
+static void free_scratch(mr_pq_writer *w)
+{
+    for (int i = 0; w->scr && i < w->n_scr; i++) {
+        wscratch *sc = &w->scr[i];
+        mr_pq_obuf_free(&sc->page);
+        mr_pq_obuf_free(&sc->hdr);
+        free(sc->comp);
+        free(sc->def);
+        free(sc->rep);
+        free(sc->codes);
+        mr_pq_dict_free(&sc->dict);
+    }
+    free(w->scr);
+    w->scr = NULL;
+    w->n_scr = 0;
+}
+
 static void free_writer(mr_pq_writer *w)
 {
     if (!w) return;
-    for (int i = 0; i < w->nf; i++) {
-        free(w->f[i].name);
-        if (w->cols) {
-            wcol *c = &w->cols[i];
-            mr_pq_obuf_free(&c->chunk);
-            mr_pq_obuf_free(&c->page);
-            mr_pq_obuf_free(&c->hdr);
-            free(c->comp);
-            free(c->def);
-            free(c->rep);
-            free(c->codes);
-            free(c->msg);
-            mr_pq_dict_free(&c->dict);
-        }
-    }
+    for (int i = 0; i < w->nf; i++) free(w->f[i].name);
+    free_slots(w);
+    free_scratch(w);
     free(w->f);
-    free(w->cols);
     for (int i = 0; i < 2 * w->nkv; i++) free(w->kv[i]);
     free(w->kv);
     mr_pq_obuf_free(&w->rg_meta);
@@ -191,9 +218,8 @@ int mr_pq_writer_open(mr_pq_writer **out, const char *path, const mr_pq_field *f
     if (!w) return MR_ENOMEM;
     w->o = o;
     w->f = mr_calloc((size_t)n_fields, sizeof *w->f);
-    w->cols = mr_calloc((size_t)n_fields, sizeof *w->cols);
     w->path = mr_strdup(path);
-    if (!w->f || !w->cols || !w->path) {
+    if (!w->f || !w->path) {
         free_writer(w);
         return MR_ENOMEM;
     }
@@ -545,14 +571,14 @@ static int grow(void **p, size_t *cap, size_t want, size_t elem)
     return 0;
 }
 
-/* Compresses the finished page body in cs->page and appends header + data to
+/* Compresses the finished page body in sc->page and appends header + data to
  * the chunk. */
-static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, int type, int64_t n_values,
-                     int encoding)
+static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, wscratch *sc, int type,
+                     int64_t n_values, int encoding)
 {
-    const uint8_t *data = cs->page.p;
-    size_t ulen = cs->page.n, clen = ulen;
-    int rc = mr_pq_obuf_ok(&cs->page);
+    const uint8_t *data = sc->page.p;
+    size_t ulen = sc->page.n, clen = ulen;
+    int rc = mr_pq_obuf_ok(&sc->page);
     if (rc) return rc;
     if (ulen > INT32_MAX)
         return mr_err(MR_EINVAL,
@@ -560,18 +586,18 @@ static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, int type,
                       "2 GiB page limit",
                       w->path, f->name, ulen);
     if (w->o.codec != MR_PQ_UNCOMPRESSED) {
-        rc = mr_pq_compress_level(w->o.codec, w->o.level, cs->page.p, ulen, &cs->comp,
-                                  &cs->comp_len, &cs->comp_cap);
+        rc = mr_pq_compress_level(w->o.codec, w->o.level, sc->page.p, ulen, &sc->comp,
+                                  &sc->comp_len, &sc->comp_cap);
         if (rc) return mr_err_wrap(rc, "writing %s column '%s': ", w->path, f->name);
-        data = cs->comp;
-        clen = cs->comp_len;
+        data = sc->comp;
+        clen = sc->comp_len;
         if (clen > INT32_MAX)
             return mr_err(MR_EINVAL, "writing %s: a compressed page of column '%s' is over 2 GiB",
                           w->path, f->name);
     }
-    cs->hdr.n = 0;
+    sc->hdr.n = 0;
     mr_pq_tw t;
-    mr_pq_tw_init(&t, &cs->hdr);
+    mr_pq_tw_init(&t, &sc->hdr);
     mr_pq_tw_i32(&t, 1, type);
     mr_pq_tw_i32(&t, 2, (int32_t)ulen);
     mr_pq_tw_i32(&t, 3, (int32_t)clen);
@@ -590,10 +616,10 @@ static int emit_page(const mr_pq_writer *w, const wfield *f, wcol *cs, int type,
         mr_pq_tw_end(&t);
     }
     mr_pq_tw_end(&t);
-    if ((rc = mr_pq_obuf_ok(&cs->hdr))) return rc;
-    mr_pq_obuf_put(&cs->chunk, cs->hdr.p, cs->hdr.n);
+    if ((rc = mr_pq_obuf_ok(&sc->hdr))) return rc;
+    mr_pq_obuf_put(&cs->chunk, sc->hdr.p, sc->hdr.n);
     mr_pq_obuf_put(&cs->chunk, data, clen);
-    cs->uncompressed += (int64_t)(cs->hdr.n + ulen);
+    cs->uncompressed += (int64_t)(sc->hdr.n + ulen);
     return mr_pq_obuf_ok(&cs->chunk);
 }
 
@@ -611,7 +637,7 @@ static void put_levels(mr_pq_obuf *out, const uint8_t *lv, int64_t n, int max_le
 
 /* Encodes rows [r0, r1) of one column into cs->chunk. */
 static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col *col, int64_t r0,
-                        int64_t r1, wcol *cs)
+                        int64_t r1, wcol *cs, wscratch *sc)
 {
     const int64_t *lo = col->list_offsets;
     const uint8_t *valid = f->is_list ? NULL : col->valid;
@@ -645,26 +671,26 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
     /* dictionary attempt */
     int bw = 0;
     if (w->o.dictionary && f->type != MR_PQ_W_BOOL && nonnull > 0) {
-        if ((rc = grow((void **)&cs->codes, &cs->codes_cap, (size_t)nonnull, sizeof *cs->codes)))
+        if ((rc = grow((void **)&sc->codes, &sc->codes_cap, (size_t)nonnull, sizeof *sc->codes)))
             return rc;
         if (f->type == MR_PQ_W_STRING)
-            rc = mr_pq_dict_bytes(&cs->dict, col->offsets, bytes, valid, s0, s1, DICT_LIMIT,
-                                  cs->codes);
+            rc = mr_pq_dict_bytes(&sc->dict, col->offsets, bytes, valid, s0, s1, DICT_LIMIT,
+                                  sc->codes);
         else
-            rc = mr_pq_dict_fixed(&cs->dict, col->values, f->width, valid, s0, s1, DICT_LIMIT,
-                                  cs->codes);
+            rc = mr_pq_dict_fixed(&sc->dict, col->values, f->width, valid, s0, s1, DICT_LIMIT,
+                                  sc->codes);
         if (rc < 0) return rc;
         cs->has_dict = rc;
     }
     if (cs->has_dict) {
-        cs->page.n = 0;
+        sc->page.n = 0;
         if (f->type == MR_PQ_W_STRING)
-            mr_pq_dict_plain_bytes(&cs->dict, &cs->page, col->offsets, bytes);
+            mr_pq_dict_plain_bytes(&sc->dict, &sc->page, col->offsets, bytes);
         else
-            mr_pq_dict_plain_fixed(&cs->dict, &cs->page, col->values, f->width);
-        if ((rc = emit_page(w, f, cs, PAGE_DICTIONARY, cs->dict.n, ENC_PLAIN))) return rc;
+            mr_pq_dict_plain_fixed(&sc->dict, &sc->page, col->values, f->width);
+        if ((rc = emit_page(w, f, cs, sc, PAGE_DICTIONARY, sc->dict.n, ENC_PLAIN))) return rc;
         cs->dict_bytes = (int64_t)cs->chunk.n;
-        bw = mr_pq_bit_width((uint64_t)(cs->dict.n - 1));
+        bw = mr_pq_bit_width((uint64_t)(sc->dict.n - 1));
         if (bw == 0) bw = 1; /* some readers reject width 0 */
     }
 
@@ -692,63 +718,63 @@ static int encode_chunk(const mr_pq_writer *w, const wfield *f, const mr_pq_col 
         int64_t n_lv = f->is_list ? 0 : pr1 - pr0, page_nonnull = 0;
 
         /* levels */
-        cs->page.n = 0;
+        sc->page.n = 0;
         if (f->is_list) {
             size_t want = (size_t)(ps1 - ps0 + pr1 - pr0);
-            if ((rc = grow((void **)&cs->def, &cs->lv_cap, want, 1))) return rc;
-            size_t cap2 = cs->lv_cap; /* rep shares def's capacity */
-            uint8_t *rp = realloc(cs->rep, cap2);
+            if ((rc = grow((void **)&sc->def, &sc->lv_cap, want, 1))) return rc;
+            size_t cap2 = sc->lv_cap; /* rep shares def's capacity */
+            uint8_t *rp = realloc(sc->rep, cap2);
             if (!rp) return mr_err(MR_ENOMEM, "out of memory for %zu levels", cap2);
-            cs->rep = rp;
+            sc->rep = rp;
             uint8_t empty_def = (uint8_t)(f->max_def - 1);
             for (int64_t q = pr0; q < pr1; q++) {
                 int64_t len = lo[q + 1] - lo[q];
                 if (len == 0) {
-                    cs->def[n_lv] = (col->list_valid && !col->list_valid[q]) ? 0 : empty_def;
-                    cs->rep[n_lv++] = 0;
+                    sc->def[n_lv] = (col->list_valid && !col->list_valid[q]) ? 0 : empty_def;
+                    sc->rep[n_lv++] = 0;
                     continue;
                 }
-                memset(cs->def + n_lv, f->max_def, (size_t)len);
-                memset(cs->rep + n_lv, 1, (size_t)len);
-                cs->rep[n_lv] = 0;
+                memset(sc->def + n_lv, f->max_def, (size_t)len);
+                memset(sc->rep + n_lv, 1, (size_t)len);
+                sc->rep[n_lv] = 0;
                 n_lv += len;
             }
             page_nonnull = ps1 - ps0;
-            put_levels(&cs->page, cs->rep, n_lv, f->max_rep);
-            put_levels(&cs->page, cs->def, n_lv, f->max_def);
+            put_levels(&sc->page, sc->rep, n_lv, f->max_rep);
+            put_levels(&sc->page, sc->def, n_lv, f->max_def);
         } else if (f->nullable) {
-            if ((rc = grow((void **)&cs->def, &cs->lv_cap, (size_t)n_lv, 1))) return rc;
+            if ((rc = grow((void **)&sc->def, &sc->lv_cap, (size_t)n_lv, 1))) return rc;
             if (valid) {
                 for (int64_t s = ps0; s < ps1; s++) {
                     uint8_t d = valid[s] != 0;
-                    cs->def[s - ps0] = d;
+                    sc->def[s - ps0] = d;
                     page_nonnull += d;
                 }
             } else {
-                memset(cs->def, 1, (size_t)n_lv);
+                memset(sc->def, 1, (size_t)n_lv);
                 page_nonnull = n_lv;
             }
-            put_levels(&cs->page, cs->def, n_lv, f->max_def);
+            put_levels(&sc->page, sc->def, n_lv, f->max_def);
         } else {
             page_nonnull = n_lv;
         }
 
         /* values */
         if (cs->has_dict) {
-            mr_pq_obuf_byte(&cs->page, (uint8_t)bw);
-            mr_pq_rle_u32(&cs->page, cs->codes + k, page_nonnull, bw);
+            mr_pq_obuf_byte(&sc->page, (uint8_t)bw);
+            mr_pq_rle_u32(&sc->page, sc->codes + k, page_nonnull, bw);
         } else if (f->type == MR_PQ_W_STRING) {
-            mr_pq_plain_bytes(&cs->page, col->offsets, bytes, valid, ps0, ps1);
+            mr_pq_plain_bytes(&sc->page, col->offsets, bytes, valid, ps0, ps1);
         } else if (f->type == MR_PQ_W_BOOL) {
-            mr_pq_plain_bool(&cs->page, col->values, valid, ps0, ps1);
+            mr_pq_plain_bool(&sc->page, col->values, valid, ps0, ps1);
         } else {
-            mr_pq_plain_fixed(&cs->page, col->values, f->width, valid, ps0, ps1);
+            mr_pq_plain_fixed(&sc->page, col->values, f->width, valid, ps0, ps1);
         }
         k += page_nonnull;
         if (n_lv > INT32_MAX)
             return mr_err(MR_EINVAL, "writing %s: a page of column '%s' has over 2^31 values",
                           w->path, f->name);
-        rc = emit_page(w, f, cs, PAGE_DATA, n_lv, cs->has_dict ? ENC_RLE_DICTIONARY : ENC_PLAIN);
+        rc = emit_page(w, f, cs, sc, PAGE_DATA, n_lv, cs->has_dict ? ENC_RLE_DICTIONARY : ENC_PLAIN);
         if (rc) return rc;
         cs->num_values += n_lv;
         cs->n_data_pages++;
@@ -790,9 +816,9 @@ static void put_path(mr_pq_tw *t, int16_t id, const wfield *f)
     }
 }
 
-/* Serialises one RowGroup struct into w->rg_meta. chunk_pos[i] is where
- * column i's chunk starts in the file. */
-static int put_row_group(mr_pq_writer *w, const int64_t *chunk_pos, int64_t rows)
+/* Serialises one RowGroup struct into w->rg_meta from its nf written
+ * chunks rg[0..nf). */
+static int put_row_group(mr_pq_writer *w, const wcol *rg, int64_t rows)
 {
     mr_pq_tw t;
     mr_pq_tw_init(&t, &w->rg_meta);
@@ -800,8 +826,8 @@ static int put_row_group(mr_pq_writer *w, const int64_t *chunk_pos, int64_t rows
     mr_pq_tw_list(&t, 1, MR_TC_STRUCT, w->nf);
     for (int i = 0; i < w->nf; i++) {
         const wfield *f = &w->f[i];
-        const wcol *cs = &w->cols[i];
-        int64_t start = chunk_pos[i], clen = (int64_t)cs->chunk.n;
+        const wcol *cs = &rg[i];
+        int64_t start = cs->pos, clen = (int64_t)cs->chunk.n;
         total_u += cs->uncompressed;
         total_c += clen;
         mr_pq_tw_begin(&t); /* ColumnChunk */
@@ -845,7 +871,7 @@ static int put_row_group(mr_pq_writer *w, const int64_t *chunk_pos, int64_t rows
     }
     mr_pq_tw_i64(&t, 2, total_u);
     mr_pq_tw_i64(&t, 3, rows);
-    mr_pq_tw_i64(&t, 5, chunk_pos[0]);
+    mr_pq_tw_i64(&t, 5, rg[0].pos);
     mr_pq_tw_i64(&t, 6, total_c);
     mr_pq_tw_i16(&t, 7, (int16_t)(w->n_row_groups < INT16_MAX ? w->n_row_groups : INT16_MAX));
     mr_pq_tw_end(&t);
@@ -961,36 +987,125 @@ static int write_bytes(mr_pq_writer *w, const void *p, size_t n)
     return 0;
 }
 
-/* Encodes rows [r0, r1) of every column (in parallel) and writes the row group. */
-static int write_row_group(mr_pq_writer *w, const mr_pq_col *cols, int64_t r0, int64_t r1)
+/* Room for `slots` row groups of chunks in flight and one scratch per
+ * thread; kept from batch to batch. */
+static int ensure_slots(mr_pq_writer *w, int slots, int threads)
 {
-    int nf = w->nf;
-#pragma omp parallel for schedule(dynamic, 1) if (nf > 1)
-    for (int i = 0; i < nf; i++) {
-        wcol *cs = &w->cols[i];
-        cs->rc = encode_chunk(w, &w->f[i], &cols[i], r0, r1, cs);
-        if (cs->rc) {
-            free(cs->msg);
-            cs->msg = strdup(mr_errmsg());
-        }
+    if (slots > w->n_slots) {
+        free_slots(w);
+        w->cols = mr_calloc((size_t)slots * (size_t)w->nf, sizeof *w->cols);
+        if (!w->cols) return MR_ENOMEM;
+        w->n_slots = slots;
     }
-    for (int i = 0; i < nf; i++)
-        if (w->cols[i].rc) {
-            mr_err_set_msg(w->cols[i].msg ? w->cols[i].msg : "out of memory");
-            return w->cols[i].rc;
-        }
-    int64_t stack_pos[16], *pos = nf <= 16 ? stack_pos : mr_malloc((size_t)nf * sizeof *pos);
-    if (!pos) return MR_ENOMEM;
-    int rc = 0;
-    for (int i = 0; i < nf && !rc; i++) {
-        pos[i] = w->pos;
-        rc = write_bytes(w, w->cols[i].chunk.p, w->cols[i].chunk.n);
+    if (threads > w->n_scr) {
+        free_scratch(w);
+        w->scr = mr_calloc((size_t)threads, sizeof *w->scr);
+        if (!w->scr) return MR_ENOMEM;
+        w->n_scr = threads;
     }
-    if (!rc) rc = put_row_group(w, pos, r1 - r0);
-    if (pos != stack_pos) free(pos);
-    if (rc) return rc;
+    return 0;
+}
+
+/* Writes task k's chunk (row group k / nf of the window, column k % nf) at
+ * the end of the file, and the row group's metadata after its last chunk. */
+static int write_chunk(mr_pq_writer *w, int k, const int64_t *rg_rows)
+{
+    int nf = w->nf, gi = k / nf;
+    wcol *cs = &w->cols[k];
+    cs->pos = w->pos;
+    int rc = write_bytes(w, cs->chunk.p, cs->chunk.n);
+    if (rc || k % nf != nf - 1) return rc;
+    if ((rc = put_row_group(w, &w->cols[gi * nf], rg_rows[gi]))) return rc;
     w->n_row_groups++;
-    w->num_rows += r1 - r0;
+    w->num_rows += rg_rows[gi];
+    return 0;
+}
+
+/* Encodes rows [0, n) as row groups of row_group_rows and writes them.
+ *
+ * The work is one task per (row group, column) chunk, for a window of at
+ * least as many row groups as there are threads (more when they are small),
+ * so that 2 threads stay busy even when one column costs far more than the
+ * others. Chunks are written in
+ * file order as soon as they and every chunk before them are encoded, by
+ * whichever thread finds the next one ready, while the other threads go on
+ * encoding: the file write overlaps the encoding instead of following it.
+ * The output does not depend on the thread count. */
+static int write_batch(mr_pq_writer *w, const mr_pq_col *cols, int64_t n)
+{
+    int nf = w->nf, rc;
+    int64_t R = w->o.row_group_rows, n_rg = (n + R - 1) / R;
+    if (n_rg == 0) return 0;
+    int threads = omp_get_max_threads();
+    if (threads < 1) threads = 1;
+    /* At least a row group per thread; small row groups (DuckDB's 122,880
+     * rows) by the dozen, up to about WINDOW_BYTES of input, so that the
+     * parallel regions and their barriers stay few. */
+    size_t row_bytes = 0;
+    for (int i = 0; i < nf; i++) row_bytes += (size_t)(w->f[i].width ? w->f[i].width : 16) + (w->f[i].is_list ? 8 : 0);
+    int64_t by_bytes = (int64_t)(WINDOW_BYTES / ((size_t)R * row_bytes + 1));
+    int64_t want = by_bytes > threads ? (by_bytes < MAX_WINDOW ? by_bytes : MAX_WINDOW) : threads;
+    int win = (int)(n_rg < want ? n_rg : want);
+    if ((rc = ensure_slots(w, win, threads))) return rc;
+    int64_t rg_rows[win];
+    uint8_t done[win * nf];
+    for (int64_t g0 = 0; g0 < n_rg; g0 += win) {
+        int ng = n_rg - g0 < win ? (int)(n_rg - g0) : win, ntask = ng * nf;
+        for (int gi = 0; gi < ng; gi++) {
+            int64_t r0 = (g0 + gi) * R;
+            rg_rows[gi] = n - r0 < R ? n - r0 : R;
+        }
+        memset(done, 0, sizeof done);
+        int next = 0, busy = 0, failed = 0, io_rc = 0;
+        char io_msg[1024] = "";
+        omp_lock_t lock;
+        omp_init_lock(&lock);
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
+        for (int k = 0; k < ntask; k++) {
+            if (__atomic_load_n(&failed, __ATOMIC_RELAXED)) continue;
+            int gi = k / nf, i = k % nf, th = omp_get_thread_num();
+            int64_t r0 = (g0 + gi) * R;
+            wcol *cs = &w->cols[k];
+            cs->rc = encode_chunk(w, &w->f[i], &cols[i], r0, r0 + rg_rows[gi], cs, &w->scr[th < threads ? th : 0]);
+            if (cs->rc) {
+                free(cs->msg);
+                cs->msg = strdup(mr_errmsg());
+                __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+                continue;
+            }
+            /* Write every chunk that is now next in file order, unless
+             * another thread is already doing so (it will see this one). */
+            omp_set_lock(&lock);
+            done[k] = 1;
+            if (!busy) {
+                busy = 1;
+                while (next < ntask && done[next] && !failed) {
+                    int at = next;
+                    omp_unset_lock(&lock);
+                    int e = write_chunk(w, at, rg_rows);
+                    omp_set_lock(&lock);
+                    if (e) {
+                        io_rc = e;
+                        snprintf(io_msg, sizeof io_msg, "%s", mr_errmsg());
+                        __atomic_store_n(&failed, 1, __ATOMIC_RELAXED);
+                    }
+                    next++;
+                }
+                busy = 0;
+            }
+            omp_unset_lock(&lock);
+        }
+        omp_destroy_lock(&lock);
+        if (failed) {
+            for (int k = 0; k < ntask; k++)
+                if (w->cols[k].rc) {
+                    mr_err_set_msg(w->cols[k].msg ? w->cols[k].msg : "out of memory");
+                    return w->cols[k].rc;
+                }
+            mr_err_set_msg(io_msg);
+            return io_rc ? io_rc : MR_EIO;
+        }
+    }
     return 0;
 }
 
@@ -1026,14 +1141,8 @@ int mr_pq_writer_write(mr_pq_writer *w, const mr_pq_col *cols)
     free(rcs);
     free(msgs);
     if (rc) return rc;
-    for (int64_t r = 0; r < n; r += w->o.row_group_rows) {
-        int64_t r1 = n - r > w->o.row_group_rows ? r + w->o.row_group_rows : n;
-        if ((rc = write_row_group(w, cols, r, r1))) {
-            w->failed = 1;
-            return rc;
-        }
-    }
-    return 0;
+    if ((rc = write_batch(w, cols, n))) w->failed = 1;
+    return rc;
 }
 
 int mr_pq_writer_close(mr_pq_writer *w)
