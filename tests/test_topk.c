@@ -288,7 +288,7 @@ TEST(topk_int8_bound_holds)
             fill(V, n, f, kinds[kv], &s);
             mr_q8_items it;
             mr_q8_queries qq;
-            REQUIRE_OK(mr_q8_items_build(V, n, f, &it));
+            REQUIRE_OK(mr_q8_items_build(V, n, f, NULL, &it));
             REQUIRE_OK(mr_q8_queries_alloc(&qq, m, f));
             REQUIRE(mr_q8_queries_set(&qq, Q, m) == 0);
             for (int vn = 0; vn <= mr_q8_have_vnni(); vn++) {

@@ -8,7 +8,6 @@
 #include <float.h>
 #include <math.h>
 #include <omp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -421,12 +420,8 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
     }
     free(order);
     mr_q8_items it;
-    int rc = mr_q8_items_build(Vs, ni, f, &it);
+    int rc = mr_q8_items_build(Vs, ni, f, perm, &it); /* errors name the item, not its place in the order */
     if (rc) {
-        /* name the item by its own index, not its place in the norm order */
-        int64_t p = -1;
-        if (sscanf(mr_errmsg(), "top-k: item row %lld", (long long *)&p) == 1 && p >= 0 && p < ni)
-            rc = mr_err(MR_EINVAL, "top-k: item row %lld has a non-finite value", (long long)perm[p]);
         free(Vs), free(perm), free(vnorm);
         return rc;
     }
@@ -685,7 +680,7 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
 {
     const int k = o->k;
     mr_q8_items it;
-    int rc = mr_q8_items_build(V, n, f, &it);
+    int rc = mr_q8_items_build(V, n, f, NULL, &it);
     if (rc) return rc;
     const int64_t nb = (n + BS - 1) / BS;
     const int T = omp_get_max_threads();

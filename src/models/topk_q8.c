@@ -71,7 +71,7 @@ static int quantise_row(const float *x, int f, int nch, int8_t *codes, float *sc
 /* The smallest float >= x * (1 + rel) for x >= 0 (to within one more ulp). */
 static float up(double x, double rel) { return nextafterf((float)(x * (1 + rel)), INFINITY); }
 
-int mr_q8_items_build(const float *V, int64_t n, int f, mr_q8_items *it)
+int mr_q8_items_build(const float *V, int64_t n, int f, const int32_t *ids, mr_q8_items *it)
 {
     memset(it, 0, sizeof *it);
     it->n = n;
@@ -119,7 +119,7 @@ int mr_q8_items_build(const float *V, int64_t n, int f, mr_q8_items *it)
     if (nomem || bad >= 0) {
         mr_q8_items_free(it);
         if (nomem) return MR_ENOMEM;
-        return mr_err(MR_EINVAL, "top-k: item row %lld has a non-finite value", (long long)bad);
+        return mr_err(MR_EINVAL, "top-k: item row %lld has a non-finite value", (long long)(ids ? ids[bad] : bad));
     }
     return 0;
 }

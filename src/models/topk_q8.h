@@ -54,8 +54,9 @@ typedef struct {
 /* Whether this CPU runs the AVX-512 VNNI kernel. */
 int mr_q8_have_vnni(void);
 
-/* Quantises V (n x f). Fails (MR_EINVAL) on a non-finite value, naming the row. */
-int mr_q8_items_build(const float *V, int64_t n, int f, mr_q8_items *it);
+/* Quantises V (n x f). Fails (MR_EINVAL) on a non-finite value, naming the
+ * row as ids[row] (the caller's item index; NULL: the row itself). */
+int mr_q8_items_build(const float *V, int64_t n, int f, const int32_t *ids, mr_q8_items *it);
 void mr_q8_items_free(mr_q8_items *it);
 
 int mr_q8_queries_alloc(mr_q8_queries *q, int cap, int f);

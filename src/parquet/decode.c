@@ -34,7 +34,7 @@ int mr_pq_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
 /* ---- bit unpacking ---- */
 
 #define UNPACK8(W)                                                                           \
-    static void unpack8_##W(const uint8_t *in, uint32_t *out)                                \
+    static inline void unpack8_##W(const uint8_t *in, uint32_t *out)                         \
     {                                                                                        \
         uint8_t b[W + 8];                                                                    \
         memcpy(b, in, W);                                                                    \
@@ -44,6 +44,11 @@ int mr_pq_uleb(const uint8_t **p, const uint8_t *end, uint64_t *v)
             memcpy(&v, b + (i * W) / 8, 8);                                                  \
             out[i] = (uint32_t)((v >> ((i * W) % 8)) & ((1ull << W) - 1));                   \
         }                                                                                    \
+    }                                                                                        \
+    /* n / 8 groups in one call: the loop, not a call per group */                           \
+    static void unpack_##W(const uint8_t *in, uint32_t *out, size_t n)                       \
+    {                                                                                        \
+        for (size_t i = 0; i < n; i += 8, in += W) unpack8_##W(in, out + i);                 \
     }
 UNPACK8(1) UNPACK8(2) UNPACK8(3) UNPACK8(4) UNPACK8(5) UNPACK8(6) UNPACK8(7) UNPACK8(8)
 UNPACK8(9) UNPACK8(10) UNPACK8(11) UNPACK8(12) UNPACK8(13) UNPACK8(14) UNPACK8(15) UNPACK8(16)
@@ -56,6 +61,12 @@ static void unpack8_0(const uint8_t *in, uint32_t *out)
     memset(out, 0, 8 * sizeof *out);
 }
 
+static void unpack_0(const uint8_t *in, uint32_t *out, size_t n)
+{
+    (void)in;
+    memset(out, 0, n * sizeof *out);
+}
+
 typedef void (*unpack8_fn)(const uint8_t *, uint32_t *);
 static const unpack8_fn unpack8[33] = {
     unpack8_0,  unpack8_1,  unpack8_2,  unpack8_3,  unpack8_4,  unpack8_5,  unpack8_6,
@@ -64,10 +75,17 @@ static const unpack8_fn unpack8[33] = {
     unpack8_21, unpack8_22, unpack8_23, unpack8_24, unpack8_25, unpack8_26, unpack8_27,
     unpack8_28, unpack8_29, unpack8_30, unpack8_31, unpack8_32};
 
+typedef void (*unpack_fn)(const uint8_t *, uint32_t *, size_t);
+static const unpack_fn unpack_n[33] = {
+    unpack_0,  unpack_1,  unpack_2,  unpack_3,  unpack_4,  unpack_5,  unpack_6,
+    unpack_7,  unpack_8,  unpack_9,  unpack_10, unpack_11, unpack_12, unpack_13,
+    unpack_14, unpack_15, unpack_16, unpack_17, unpack_18, unpack_19, unpack_20,
+    unpack_21, unpack_22, unpack_23, unpack_24, unpack_25, unpack_26, unpack_27,
+    unpack_28, unpack_29, unpack_30, unpack_31, unpack_32};
+
 void mr_pq_unpack32(const uint8_t *in, int width, uint32_t *out, size_t n)
 {
-    unpack8_fn f = unpack8[width];
-    for (size_t i = 0; i < n; i += 8, in += width) f(in, out + i);
+    unpack_n[width](in, out, n);
 }
 
 /* Values of up to 64 bits (DELTA_BINARY_PACKED miniblocks). */

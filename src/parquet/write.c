@@ -1,11 +1,13 @@
 /* Parquet writer: the writer half of parquet.h.
  *
  * A batch passed to mr_pq_writer_write is cut into row groups of at most
- * row_group_rows rows. Each row group's column chunks are encoded in
- * parallel (one OpenMP task per column, each with its own reusable buffers)
- * straight from the caller's arrays into complete in-memory chunks (page
- * headers, optional dictionary page, data pages v1), which are then written
- * in column order. A chunk depends only on its column's data, so the file is
+ * row_group_rows rows. Column chunks are encoded in parallel, one OpenMP
+ * task per (row group, column) over a window of row groups (write_batch),
+ * each thread with its own reusable scratch, straight from the caller's
+ * arrays into complete in-memory chunks (page headers, optional dictionary
+ * page, data pages v1), which are written in file order as soon as they and
+ * every chunk before them are done, while the other thread goes on
+ * encoding. A chunk depends only on its column's data, so the file is
  * byte-identical whatever the thread count.
  *
  * Every column chunk first tries dictionary encoding (not for BOOLEAN) and
