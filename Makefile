@@ -63,7 +63,8 @@ test: unit
 run: deps $(BUILD)/musrec
 	$(BUILD)/musrec run
 
-bench: deps $(BUILD)/musrec
+bench: $(BUILD)/musrec
+	@scripts/deps.sh --bench
 	@for b in bench/*.sh; do echo "== $$b"; MUSREC_BIN=$(abspath $(BUILD)/musrec) $$b || exit 1; done
 
 # Fuzz targets: the library is compiled once with clang and coverage

@@ -1,15 +1,18 @@
 #!/bin/sh
-# Installs what musrec needs to build and test: Debian packages (as root,
-# with apt-get) and the npm test oracles (from the committed lockfile).
+# Installs what musrec needs to build and test (with --bench: and to run the
+# benchmarks): Debian packages (as root, with apt-get) and the npm test
+# oracles (from the committed lockfile).
 # Without root it prints the apt-get line to run and stops.
 set -e
 cd "$(dirname "$0")/.."
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libomp-14-dev
-  libopenblas-dev liblapacke-dev libxgboost-dev
+  libopenblas-dev libxgboost-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev
   libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libcjson-dev
   python3-numpy python3-scipy python3-xgboost python3-botocore
   curl chromium"
+# `make bench` also wants the peers of bench/serve.sh
+[ "${1:-}" = --bench ] && PKGS="$PKGS wrk nginx-light"
 missing=""
 command -v npm >/dev/null || PKGS="$PKGS nodejs npm"
 for p in $PKGS; do
