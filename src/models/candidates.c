@@ -16,6 +16,7 @@
 
 #include "base/err.h"
 #include "base/vec.h"
+#include "models/similar.h"
 #include "models/topk.h"
 
 int mr_cand_als_recs(mr_cand_als_opts *o, const int32_t *users, int64_t n, mr_recs *out)
@@ -163,21 +164,7 @@ static int kmeans(const float *nv, int64_t n_items, int f, int nlist, uint64_t s
         memcpy(sv + j * f, nv + i * f, sizeof(float) * (size_t)f);
     }
     for (int c = 0; !rc && c < nlist; c++) memcpy(cen + (int64_t)c * f, sv + (ns * c / nlist) * f, sizeof(float) * (size_t)f);
-    for (int round = 0; !rc && round < 6; round++) {
-        mr_topk_opts o = {.k = 1};
-        if ((rc = mr_topk(sv, ns, cen, nlist, f, &o, assign, asc))) break;
-        memset(acc, 0, sizeof(double) * (size_t)nlist * f);
-        for (int64_t i = 0; i < ns; i++) {
-            int32_t c = assign[i] < 0 ? 0 : assign[i];
-            for (int a = 0; a < f; a++) acc[(int64_t)c * f + a] += sv[i * f + a];
-        }
-        for (int c = 0; c < nlist; c++) {
-            double n2 = 0;
-            for (int a = 0; a < f; a++) n2 += acc[(int64_t)c * f + a] * acc[(int64_t)c * f + a];
-            if (n2 <= 0) continue; /* an empty cluster keeps its centroid */
-            for (int a = 0; a < f; a++) cen[(int64_t)c * f + a] = (float)(acc[(int64_t)c * f + a] / sqrt(n2));
-        }
-    }
+    if (!rc) rc = mr_similar_kmeans(sv, ns, f, nlist, 6, cen, assign, asc, acc);
     if (!rc) {
         mr_topk_opts o = {.k = 1};
         rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc);

@@ -67,6 +67,28 @@ static void normalise_rows(const float *in, int64_t n, int f, float *out)
     }
 }
 
+int mr_similar_kmeans(const float *X, int64_t n, int f, int nlist, int rounds, float *cen, int32_t *assign,
+                      float *asc, double *acc)
+{
+    for (int round = 0; round < rounds; round++) {
+        mr_topk_opts o = {.k = 1};
+        int rc = mr_topk(X, n, cen, nlist, f, &o, assign, asc);
+        if (rc) return rc;
+        memset(acc, 0, sizeof(double) * (size_t)nlist * f);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t c = assign[i] < 0 ? 0 : assign[i];
+            for (int a = 0; a < f; a++) acc[(size_t)c * f + a] += X[i * f + a];
+        }
+        for (int c = 0; c < nlist; c++) {
+            double n2 = 0;
+            for (int a = 0; a < f; a++) n2 += acc[(size_t)c * f + a] * acc[(size_t)c * f + a];
+            if (n2 <= 0) continue; /* an empty cluster keeps its centroid */
+            for (int a = 0; a < f; a++) cen[(size_t)c * f + a] = (float)(acc[(size_t)c * f + a] / sqrt(n2));
+        }
+    }
+    return 0;
+}
+
 int mr_similar_compute_approx(const float *item_factors, int64_t n_items, int f, int n, int nlist, int nprobe,
                               int32_t *idx, float *score)
 {
@@ -91,21 +113,7 @@ int mr_similar_compute_approx(const float *item_factors, int64_t n_items, int f,
     }
     normalise_rows(item_factors, n_items, f, nv);
     for (int c = 0; c < nlist; c++) memcpy(cen + (size_t)c * f, nv + (n_items * c / nlist) * f, sizeof(float) * f);
-    for (int round = 0; round < KMEANS_ROUNDS; round++) {
-        mr_topk_opts o = {.k = 1};
-        if ((rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc)) != 0) goto out;
-        memset(acc, 0, sizeof(double) * (size_t)nlist * f);
-        for (int64_t i = 0; i < n_items; i++) {
-            int32_t c = assign[i] < 0 ? 0 : assign[i];
-            for (int a = 0; a < f; a++) acc[(size_t)c * f + a] += nv[i * f + a];
-        }
-        for (int c = 0; c < nlist; c++) {
-            double n2 = 0;
-            for (int a = 0; a < f; a++) n2 += acc[(size_t)c * f + a] * acc[(size_t)c * f + a];
-            if (n2 <= 0) continue; /* an empty cluster keeps its centroid */
-            for (int a = 0; a < f; a++) cen[(size_t)c * f + a] = (float)(acc[(size_t)c * f + a] / sqrt(n2));
-        }
-    }
+    if ((rc = mr_similar_kmeans(nv, n_items, f, nlist, KMEANS_ROUNDS, cen, assign, asc, acc)) != 0) goto out;
     {
         mr_topk_opts o = {.k = 1};
         if ((rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc)) != 0) goto out;

@@ -296,14 +296,15 @@ static double row_norm(const float *v, int f)
     return sqrt(s);
 }
 
-static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o,
-                       int32_t *out_idx, float *out_score)
+/* A copy of V's rows in order of decreasing norm: Vs (ni x f), perm[p] =
+ * the item at place p, vnorm[p] = its norm. */
+static int sort_by_norm(const float *V, int64_t ni, int f, float **Vs_out, int32_t **perm_out, float **vnorm_out)
 {
-    const int k = o->k;
-    norm_idx *order = mr_malloc(sizeof(norm_idx) * (size_t)(ni ? ni : 1));
-    float *Vs = mr_malloc(sizeof(float) * (size_t)(ni ? ni : 1) * f);
-    int32_t *perm = mr_malloc(sizeof(int32_t) * (size_t)(ni ? ni : 1));
-    float *vnorm = mr_malloc(sizeof(float) * (size_t)(ni ? ni : 1));
+    size_t n = (size_t)(ni ? ni : 1);
+    norm_idx *order = mr_malloc(sizeof(norm_idx) * n);
+    float *Vs = mr_malloc(sizeof(float) * n * f);
+    int32_t *perm = mr_malloc(sizeof(int32_t) * n);
+    float *vnorm = mr_malloc(sizeof(float) * n);
     if (!order || !Vs || !perm || !vnorm) {
         free(order), free(Vs), free(perm), free(vnorm);
         return MR_ENOMEM;
@@ -318,6 +319,19 @@ static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, i
         memcpy(Vs + p * f, V + (int64_t)order[p].idx * f, sizeof(float) * f);
     }
     free(order);
+    *Vs_out = Vs;
+    *perm_out = perm;
+    *vnorm_out = vnorm;
+    return 0;
+}
+
+static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o,
+                       int32_t *out_idx, float *out_score)
+{
+    const int k = o->k;
+    float *Vs, *vnorm;
+    int32_t *perm;
+    if (sort_by_norm(V, ni, f, &Vs, &perm, &vnorm)) return MR_ENOMEM;
     /* |q.v| <= |q| |v| exactly; a float dot product of length f can exceed
      * it by at most about f * eps relative (plus the norms' own rounding). */
     const double slack = 1.0 + 4.0 * f * FLT_EPSILON;
@@ -401,24 +415,9 @@ static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, i
 static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
                    float *out_score, int vnni)
 {
-    norm_idx *order = mr_malloc(sizeof(norm_idx) * (size_t)ni);
-    float *Vs = mr_malloc(sizeof(float) * (size_t)ni * f);
-    int32_t *perm = mr_malloc(sizeof(int32_t) * (size_t)ni);
-    float *vnorm = mr_malloc(sizeof(float) * (size_t)ni);
-    if (!order || !Vs || !perm || !vnorm) {
-        free(order), free(Vs), free(perm), free(vnorm);
-        return MR_ENOMEM;
-    }
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < ni; i++) order[i] = (norm_idx){(float)row_norm(V + i * f, f), (int32_t)i};
-    qsort(order, (size_t)ni, sizeof *order, by_norm_desc);
-#pragma omp parallel for schedule(static)
-    for (int64_t p = 0; p < ni; p++) {
-        perm[p] = order[p].idx;
-        vnorm[p] = order[p].norm;
-        memcpy(Vs + p * f, V + (int64_t)order[p].idx * f, sizeof(float) * f);
-    }
-    free(order);
+    float *Vs, *vnorm;
+    int32_t *perm;
+    if (sort_by_norm(V, ni, f, &Vs, &perm, &vnorm)) return MR_ENOMEM;
     mr_q8_items it;
     int rc = mr_q8_items_build(Vs, ni, f, perm, &it); /* errors name the item, not its place in the order */
     if (rc) {
