@@ -29,7 +29,10 @@ if [ -n "$missing" ]; then
     exit 1
   fi
 fi
-if [ ! -d scripts/oracle/node_modules ] || [ scripts/oracle/package-lock.json -nt scripts/oracle/node_modules ]; then
+# the lockfile's install marker, not the folder: an interrupted or emptied
+# node_modules must not pass for an installed one
+if [ ! -f scripts/oracle/node_modules/.package-lock.json ] ||
+   [ scripts/oracle/package-lock.json -nt scripts/oracle/node_modules/.package-lock.json ]; then
   if command -v npm >/dev/null; then
     echo "deps: installing npm test oracles (npm ci)"
     (cd scripts/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
