@@ -16,7 +16,6 @@
 
 #include "base/err.h"
 #include "base/vec.h"
-#include "models/similar.h"
 #include "models/topk.h"
 
 int mr_cand_als_recs(mr_cand_als_opts *o, const int32_t *users, int64_t n, mr_recs *out)
@@ -149,6 +148,32 @@ int mr_cand_similar(const float *item_factors, int64_t n_items, int f, const int
     return rc;
 }
 
+/* Spherical k-means over the unit rows of X (n x f): `rounds` times, each
+ * row goes to the centroid of highest cosine (k = 1), then each centroid
+ * moves to the normalised sum of its rows (an empty cluster keeps its
+ * centroid). cen holds the initial centroids and gets the result. */
+static int kmeans_rounds(const float *X, int64_t n, int f, int nlist, int rounds, float *cen, int32_t *assign,
+                         float *asc, double *acc)
+{
+    for (int round = 0; round < rounds; round++) {
+        mr_topk_opts o = {.k = 1};
+        int rc = mr_topk(X, n, cen, nlist, f, &o, assign, asc);
+        if (rc) return rc;
+        memset(acc, 0, sizeof(double) * (size_t)nlist * f);
+        for (int64_t i = 0; i < n; i++) {
+            int32_t c = assign[i] < 0 ? 0 : assign[i];
+            for (int a = 0; a < f; a++) acc[(size_t)c * f + a] += X[i * f + a];
+        }
+        for (int c = 0; c < nlist; c++) {
+            double n2 = 0;
+            for (int a = 0; a < f; a++) n2 += acc[(size_t)c * f + a] * acc[(size_t)c * f + a];
+            if (n2 <= 0) continue; /* an empty cluster keeps its centroid */
+            for (int a = 0; a < f; a++) cen[(size_t)c * f + a] = (float)(acc[(size_t)c * f + a] / sqrt(n2));
+        }
+    }
+    return 0;
+}
+
 static int kmeans(const float *nv, int64_t n_items, int f, int nlist, uint64_t seed, float *cen, int32_t *assign)
 {
     /* centroids from a seeded sample (k-means rounds on every item would
@@ -164,7 +189,7 @@ static int kmeans(const float *nv, int64_t n_items, int f, int nlist, uint64_t s
         memcpy(sv + j * f, nv + i * f, sizeof(float) * (size_t)f);
     }
     for (int c = 0; !rc && c < nlist; c++) memcpy(cen + (int64_t)c * f, sv + (ns * c / nlist) * f, sizeof(float) * (size_t)f);
-    if (!rc) rc = mr_similar_kmeans(sv, ns, f, nlist, 6, cen, assign, asc, acc);
+    if (!rc) rc = kmeans_rounds(sv, ns, f, nlist, 6, cen, assign, asc, acc);
     if (!rc) {
         mr_topk_opts o = {.k = 1};
         rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc);

@@ -14,6 +14,7 @@
 #include "base/err.h"
 #include "base/vec.h"
 #include "base/fs.h"
+#include "models/candidates.h"
 #include "models/topk.h"
 
 int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n, int32_t *idx, float *score)
@@ -53,8 +54,6 @@ int mr_similar_compute_opts(const float *item_factors, int64_t n_items, int f, i
  * measured against the exact answer on a sample (mr_similar_recall). With
  * nprobe == nlist every item sees every other and the answer is exact. */
 
-#define KMEANS_ROUNDS 6
-
 static void normalise_rows(const float *in, int64_t n, int f, float *out)
 {
 #pragma omp parallel for schedule(static)
@@ -67,142 +66,17 @@ static void normalise_rows(const float *in, int64_t n, int f, float *out)
     }
 }
 
-int mr_similar_kmeans(const float *X, int64_t n, int f, int nlist, int rounds, float *cen, int32_t *assign,
-                      float *asc, double *acc)
-{
-    for (int round = 0; round < rounds; round++) {
-        mr_topk_opts o = {.k = 1};
-        int rc = mr_topk(X, n, cen, nlist, f, &o, assign, asc);
-        if (rc) return rc;
-        memset(acc, 0, sizeof(double) * (size_t)nlist * f);
-        for (int64_t i = 0; i < n; i++) {
-            int32_t c = assign[i] < 0 ? 0 : assign[i];
-            for (int a = 0; a < f; a++) acc[(size_t)c * f + a] += X[i * f + a];
-        }
-        for (int c = 0; c < nlist; c++) {
-            double n2 = 0;
-            for (int a = 0; a < f; a++) n2 += acc[(size_t)c * f + a] * acc[(size_t)c * f + a];
-            if (n2 <= 0) continue; /* an empty cluster keeps its centroid */
-            for (int a = 0; a < f; a++) cen[(size_t)c * f + a] = (float)(acc[(size_t)c * f + a] / sqrt(n2));
-        }
-    }
-    return 0;
-}
-
 int mr_similar_compute_approx(const float *item_factors, int64_t n_items, int f, int n, int nlist, int nprobe,
                               int32_t *idx, float *score)
 {
     if (n < 1) return mr_err(MR_EINVAL, "similar items: N must be at least 1, got %d", n);
-    if (nlist < 1 || nprobe < 1)
-        return mr_err(MR_EINVAL, "similar items: nlist and nprobe must be at least 1 (got %d, %d)", nlist, nprobe);
-    if (nlist > n_items) nlist = (int)(n_items > 0 ? n_items : 1);
-    if (nprobe > nlist) nprobe = nlist;
-    int rc = 0;
-    float *nv = mr_malloc(sizeof(float) * (size_t)n_items * f + 1);
-    float *cen = mr_malloc(sizeof(float) * (size_t)nlist * f);
-    double *acc = mr_malloc(sizeof(double) * (size_t)nlist * f);
-    int32_t *assign = mr_malloc(sizeof(int32_t) * (size_t)n_items + 4);
-    float *asc = mr_malloc(sizeof(float) * (size_t)n_items + 4);
-    int64_t *start = mr_calloc((size_t)nlist + 1, sizeof(int64_t));
-    int32_t *members = mr_malloc(sizeof(int32_t) * (size_t)n_items + 4);
-    int32_t *probe = mr_malloc(sizeof(int32_t) * (size_t)nlist * nprobe);
-    float *psc = mr_malloc(sizeof(float) * (size_t)nlist * nprobe);
-    if (!nv || !cen || !acc || !assign || !asc || !start || !members || !probe || !psc) {
-        rc = MR_ENOMEM;
-        goto out;
-    }
-    normalise_rows(item_factors, n_items, f, nv);
-    for (int c = 0; c < nlist; c++) memcpy(cen + (size_t)c * f, nv + (n_items * c / nlist) * f, sizeof(float) * f);
-    if ((rc = mr_similar_kmeans(nv, n_items, f, nlist, KMEANS_ROUNDS, cen, assign, asc, acc)) != 0) goto out;
-    {
-        mr_topk_opts o = {.k = 1};
-        if ((rc = mr_topk(nv, n_items, cen, nlist, f, &o, assign, asc)) != 0) goto out;
-        mr_topk_opts po = {.k = nprobe};
-        if ((rc = mr_topk(cen, nlist, cen, nlist, f, &po, probe, psc)) != 0) goto out;
-    }
-    for (int64_t i = 0; i < n_items; i++) start[(assign[i] < 0 ? 0 : assign[i]) + 1]++;
-    for (int c = 0; c < nlist; c++) start[c + 1] += start[c];
-    {
-        int64_t *pos = mr_malloc(sizeof(int64_t) * (size_t)nlist + 8);
-        if (!pos) {
-            rc = MR_ENOMEM;
-            goto out;
-        }
-        memcpy(pos, start, sizeof(int64_t) * (size_t)nlist);
-        for (int64_t i = 0; i < n_items; i++) members[pos[assign[i] < 0 ? 0 : assign[i]]++] = (int32_t)i;
-        free(pos);
-    }
-    int failed = 0;
-#pragma omp parallel
-    {
-        /* per thread: the cluster's queries, its candidates and their ids */
-        float *Q = NULL, *V = NULL, *ts = NULL;
-        int32_t *vid = NULL, *ti = NULL;
-        int64_t qcap = 0, vcap = 0;
-#pragma omp for schedule(dynamic, 1)
-        for (int c = 0; c < nlist; c++) {
-            if (failed) continue;
-            int64_t mq = start[c + 1] - start[c], mv = 0;
-            if (mq == 0) continue;
-            for (int p = 0; p < nprobe; p++)
-                if (probe[(size_t)c * nprobe + p] >= 0) mv += start[probe[(size_t)c * nprobe + p] + 1] - start[probe[(size_t)c * nprobe + p]];
-            if (mq > qcap) {
-                free(Q), free(ts), free(ti);
-                qcap = mq;
-                Q = mr_malloc(sizeof(float) * qcap * f);
-                ts = mr_malloc(sizeof(float) * qcap * (n + 1));
-                ti = mr_malloc(sizeof(int32_t) * qcap * (n + 1));
-            }
-            if (mv > vcap) {
-                free(V), free(vid);
-                vcap = mv;
-                V = mr_malloc(sizeof(float) * vcap * f);
-                vid = mr_malloc(sizeof(int32_t) * vcap);
-            }
-            if (!Q || !ts || !ti || !V || !vid) {
-#pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            for (int64_t j = 0; j < mq; j++) memcpy(Q + j * f, nv + (int64_t)members[start[c] + j] * f, sizeof(float) * f);
-            int64_t w = 0;
-            for (int p = 0; p < nprobe; p++) {
-                int32_t pc = probe[(size_t)c * nprobe + p];
-                if (pc < 0) continue;
-                for (int64_t j = start[pc]; j < start[pc + 1]; j++) {
-                    vid[w] = members[j];
-                    memcpy(V + w * f, nv + (int64_t)members[j] * f, sizeof(float) * f);
-                    w++;
-                }
-            }
-            /* n + 1 so that dropping the query itself still leaves n */
-            mr_topk_opts o = {.k = n + 1};
-            if (mr_topk(Q, mq, V, mv, f, &o, ti, ts) != 0) {
-#pragma omp atomic write
-                failed = 1;
-                continue;
-            }
-            for (int64_t j = 0; j < mq; j++) {
-                int64_t item = members[start[c] + j];
-                int r = 0;
-                for (int e = 0; e < n + 1 && r < n; e++) {
-                    int32_t t = ti[j * (n + 1) + e];
-                    if (t < 0) break;
-                    if (vid[t] == item) continue;
-                    idx[item * n + r] = vid[t];
-                    score[item * n + r++] = ts[j * (n + 1) + e];
-                }
-                for (; r < n; r++) {
-                    idx[item * n + r] = -1;
-                    score[item * n + r] = -INFINITY;
-                }
-            }
-        }
-        free(Q), free(V), free(ts), free(ti), free(vid);
-    }
-    if (failed) rc = mr_err(MR_ENOMEM, "out of memory in the approximate similar-items search");
-out:
-    free(nv), free(cen), free(acc), free(assign), free(asc), free(start), free(members), free(probe), free(psc);
+    if (n_items == 0) return 0;
+    /* every item is a query: the ranker's search over a few items, for all */
+    int32_t *all = mr_malloc(sizeof(int32_t) * (size_t)n_items);
+    if (!all) return MR_ENOMEM;
+    for (int64_t i = 0; i < n_items; i++) all[i] = (int32_t)i;
+    int rc = mr_cand_similar_ivf(item_factors, n_items, f, all, n_items, n, nlist, nprobe, 42, idx, score, NULL);
+    free(all);
     return rc;
 }
 

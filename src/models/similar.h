@@ -41,13 +41,6 @@ int mr_similar_compute(const float *item_factors, int64_t n_items, int f, int n,
 int mr_similar_compute_opts(const float *item_factors, int64_t n_items, int f, int n, mr_topk_opts *o, int32_t *idx,
                             float *score);
 
-/* Spherical k-means over the unit rows of X (n x f): `rounds` times, each
- * row goes to the centroid of highest cosine (the top-k engine, k = 1), then
- * each centroid moves to the normalised sum of its rows (an empty cluster
- * keeps its centroid). cen (nlist x f) holds the initial centroids and gets
- * the result; assign, asc (n) and acc (nlist x f) are scratch. */
-int mr_similar_kmeans(const float *X, int64_t n, int f, int nlist, int rounds, float *cen, int32_t *assign,
-                      float *asc, double *acc);
 /* Approximate: an inverted file over nlist spherical k-means clusters,
  * each cluster's items compared with the items of its nprobe nearest
  * clusters (nprobe == nlist is exact). Same output layout. */
