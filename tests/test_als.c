@@ -411,6 +411,58 @@ TEST(als_model_file_roundtrip_and_damage)
     mr_als_free(&m);
 }
 
+/* Loading only the item side (the service): the same item factors, no user
+ * factors, and the checksum still covers the user factors. The model is
+ * larger than one 4 MiB read slice and its user block is not a multiple of
+ * 8 bytes, so the sliced checksum must equal the one mr_als_save computed
+ * over whole arrays. */
+TEST(als_model_load_items_only)
+{
+    mr_als_model m, r;
+    const int64_t nu = 350001, ni = 20003;
+    const int f = 3;
+    REQUIRE_OK(mr_als_init(&m, nu, ni, f, 9));
+    mr_als_meta meta = {.iterations = 2, .regularization = 0.5, .alpha = 3, .cg_steps = 3, .seed = 9,
+                        .users_size = -1, .items_size = -1};
+    char *path = mr_path_join(mr_test_tmpdir(), "als_items_only.bin");
+    REQUIRE_OK(mr_als_save(path, &m, &meta));
+    mr_als_meta back;
+    REQUIRE_OK(mr_als_load_opts(path, &r, &back, MR_ALS_LOAD_ITEMS_ONLY));
+    CHECK(r.user_factors == NULL);
+    CHECK_INT(r.n_users, nu);
+    CHECK_INT(r.n_items, ni);
+    CHECK_INT(r.factors, f);
+    CHECK(memcmp(r.item_factors, m.item_factors, sizeof(float) * (size_t)(ni * f)) == 0);
+    CHECK_NEAR(back.regularization, 0.5, 0);
+    CHECK_NEAR(back.alpha, 3, 0);
+    mr_als_free(&r);
+    REQUIRE_OK(mr_als_load(path, &r, NULL));
+    CHECK(memcmp(r.user_factors, m.user_factors, sizeof(float) * (size_t)(nu * f)) == 0);
+    CHECK(memcmp(r.item_factors, m.item_factors, sizeof(float) * (size_t)(ni * f)) == 0);
+    mr_als_free(&r);
+
+    char *data;
+    size_t len;
+    REQUIRE_OK(mr_read_file(path, &data, &len));
+    /* a flipped bit in a user factor the items-only load does not keep */
+    size_t at = 1024 + 4 * (size_t)(nu * f) - 2;
+    data[at] ^= 0x04;
+    REQUIRE_OK(mr_write_file_atomic(path, data, len));
+    CHECK_ERR(mr_als_load_opts(path, &r, NULL, MR_ALS_LOAD_ITEMS_ONLY), "checksum");
+    CHECK(r.item_factors == NULL && r.user_factors == NULL);
+    data[at] ^= 0x04;
+    /* a flipped bit in the last item factor */
+    data[len - 1] ^= 0x01;
+    REQUIRE_OK(mr_write_file_atomic(path, data, len));
+    CHECK_ERR(mr_als_load_opts(path, &r, NULL, MR_ALS_LOAD_ITEMS_ONLY), "checksum");
+    REQUIRE_OK(mr_write_file_atomic(path, data, len - 8));
+    CHECK_ERR(mr_als_load_opts(path, &r, NULL, MR_ALS_LOAD_ITEMS_ONLY), "truncated");
+    CHECK_ERR(mr_als_load_opts("/nonexistent/als.bin", &r, NULL, MR_ALS_LOAD_ITEMS_ONLY), "/nonexistent/als.bin");
+    free(data);
+    free(path);
+    mr_als_free(&m);
+}
+
 /* The seed fixes the model regardless of the thread count. */
 TEST(als_deterministic_across_threads)
 {

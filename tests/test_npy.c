@@ -226,6 +226,117 @@ TEST(npz_corrupt_inputs)
     free(path);
 }
 
+/* Only the structure: indptr and indices as a full read gives them
+ * (canonicalized: sorted, duplicates merged), data NULL, and the values'
+ * bytes are not read (a flipped byte there goes unnoticed, by design). */
+TEST(npz_pattern_read)
+{
+    char *path = mr_path_join(mr_test_tmpdir(), "p.npz");
+    int64_t indptr[] = {0, 3, 3, 6};
+    int32_t indices[] = {4, 1, 2, 0, 0, 3};
+    float data[] = {1, 2, 3, 4, 5, 6};
+    mr_csr a = {3, 5, 6, indptr, indices, data};
+    REQUIRE_OK(mr_npz_write_csr(path, &a));
+    mr_csr b;
+    REQUIRE_OK(mr_npz_read_csr_opts(path, &b, MR_NPZ_PATTERN));
+    CHECK(b.data == NULL);
+    CHECK_INT(b.n_rows, 3);
+    CHECK_INT(b.n_cols, 5);
+    CHECK_INT(b.nnz, 5);
+    int64_t want_ptr[] = {0, 3, 3, 5};
+    int32_t want_idx[] = {1, 2, 4, 0, 3};
+    CHECK(memcmp(b.indptr, want_ptr, sizeof want_ptr) == 0);
+    CHECK(memcmp(b.indices, want_idx, sizeof want_idx) == 0);
+    mr_csr t;
+    REQUIRE_OK(mr_csr_transpose(&b, &t)); /* a pattern's transpose is a pattern */
+    CHECK(t.data == NULL);
+    int64_t want_tptr[] = {0, 1, 2, 3, 4, 5};
+    int32_t want_tidx[] = {2, 0, 0, 2, 0};
+    CHECK(memcmp(t.indptr, want_tptr, sizeof want_tptr) == 0);
+    CHECK(memcmp(t.indices, want_tidx, sizeof want_tidx) == 0);
+    mr_csr_free(&t);
+    mr_csr_free(&b);
+
+    mr_csr r, full;
+    REQUIRE(random_csr(&r, 300, 200, 0.1, 21) == 0);
+    REQUIRE_OK(mr_npz_write_csr(path, &r));
+    REQUIRE_OK(mr_npz_read_csr_opts(path, &b, MR_NPZ_PATTERN));
+    REQUIRE_OK(mr_npz_read_csr(path, &full));
+    CHECK_INT(b.nnz, full.nnz);
+    CHECK(memcmp(b.indptr, full.indptr, 8 * 301) == 0);
+    CHECK(memcmp(b.indices, full.indices, 4 * (size_t)full.nnz) == 0);
+    mr_csr_free(&b);
+    char *bytes;
+    size_t n;
+    REQUIRE_OK(mr_read_file(path, &bytes, &n));
+    char *d = memmem(bytes, n, "data.npy", 8);
+    REQUIRE(d != NULL);
+    d[30 + 128 + 5] ^= 0x40;
+    REQUIRE_OK(mr_write_file_atomic(path, bytes, n));
+    CHECK_ERR(mr_npz_read_csr(path, &b), "CRC");
+    REQUIRE_OK(mr_npz_read_csr_opts(path, &b, MR_NPZ_PATTERN));
+    CHECK(memcmp(b.indices, full.indices, 4 * (size_t)full.nnz) == 0);
+    mr_csr_free(&b);
+    /* but the structure's bytes are still checked */
+    d = memmem(bytes, n, "indices.npy", 11);
+    REQUIRE(d != NULL);
+    d[30 + 128 + 5] ^= 0x40;
+    REQUIRE_OK(mr_write_file_atomic(path, bytes, n));
+    CHECK_ERR(mr_npz_read_csr_opts(path, &b, MR_NPZ_PATTERN), "CRC");
+    /* and data.npy must still be there */
+    memcpy(d, "Xndices.npy", 11);
+    char *cd = NULL;
+    for (char *p = bytes; (p = memmem(p, n - (size_t)(p - bytes), "data.npy", 8)); p++) cd = p;
+    REQUIRE(cd != NULL);
+    cd[0] = 'X';
+    REQUIRE_OK(mr_write_file_atomic(path, bytes, n));
+    CHECK_ERR(mr_npz_read_csr_opts(path, &b, MR_NPZ_PATTERN), "data.npy is missing");
+    free(bytes);
+    mr_csr_free(&r);
+    mr_csr_free(&full);
+    free(path);
+}
+
+/* Members above the parallel read threshold (8 MiB): read in slices by
+ * several threads with their CRCs combined; the result and the CRC check
+ * must not depend on the thread count, and a flipped byte in any slice is
+ * caught. */
+TEST(npz_large_members)
+{
+    int saved = omp_get_max_threads();
+    char *path = mr_path_join(mr_test_tmpdir(), "big.npz");
+    mr_csr a, b;
+    REQUIRE(random_csr(&a, 1500, 5000, 0.45, 77) == 0); /* ~3.4M entries: indices and data ~13 MB each */
+    REQUIRE(a.nnz * 4 > (16 << 20) / 2);
+    REQUIRE_OK(mr_npz_write_csr(path, &a));
+    for (int threads = 1; threads <= 4; threads *= 2) {
+        omp_set_num_threads(threads);
+        REQUIRE_OK(mr_npz_read_csr(path, &b));
+        CHECK(csr_equal(&a, &b));
+        mr_csr_free(&b);
+        REQUIRE_OK(mr_npz_read_csr_opts(path, &b, MR_NPZ_PATTERN));
+        CHECK(b.nnz == a.nnz && memcmp(b.indices, a.indices, 4 * (size_t)a.nnz) == 0);
+        mr_csr_free(&b);
+    }
+    omp_set_num_threads(saved);
+    char *bytes;
+    size_t n;
+    REQUIRE_OK(mr_read_file(path, &bytes, &n));
+    char *d = memmem(bytes, n, "data.npy", 8);
+    REQUIRE(d != NULL);
+    size_t data_at = (size_t)(d - bytes) + 8 + 128; /* past the local header's name and the npy header */
+    size_t spots[] = {data_at + 1, data_at + (5u << 20) + 3, data_at + 4 * (size_t)a.nnz - 1};
+    for (size_t k = 0; k < 3; k++) {
+        bytes[spots[k]] ^= 0x01;
+        REQUIRE_OK(mr_write_file_atomic(path, bytes, n));
+        CHECK_ERR(mr_npz_read_csr(path, &b), "CRC");
+        bytes[spots[k]] ^= 0x01;
+    }
+    free(bytes);
+    mr_csr_free(&a);
+    free(path);
+}
+
 static void naive_transpose_check(const mr_csr *a, const mr_csr *t)
 {
     CHECK_INT(t->n_rows, a->n_cols);

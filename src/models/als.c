@@ -13,11 +13,15 @@
 #include "models/als.h"
 
 #include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/err.h"
 #include "base/vec.h"
@@ -621,15 +625,44 @@ int mr_als_save(const char *path, const mr_als_model *m, const mr_als_meta *meta
     return mr_afile_commit(&a);
 }
 
-int mr_als_load(const char *path, mr_als_model *m, mr_als_meta *meta)
+/* Reads len bytes at off into dst (or, dst NULL, through buf of BUF_LEN
+ * bytes) and extends the checksum *h over them, a slice at a time so that
+ * each slice is hashed while it is still in cache. mr_hash64 over slices
+ * whose lengths are multiples of 8 equals the hash of the whole. */
+enum { LOAD_SLICE = 4 << 20 };
+static int read_hashed(int fd, const char *path, int64_t off, size_t len, void *dst, unsigned char *buf, uint64_t *h)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t k = len - done < LOAD_SLICE ? len - done : LOAD_SLICE;
+        unsigned char *p = dst ? (unsigned char *)dst + done : buf;
+        size_t got = 0;
+        while (got < k) {
+            ssize_t r = pread(fd, p + got, k - got, (off_t)(off + (int64_t)(done + got)));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) return mr_err(MR_EIO, "cannot read the factors of %s: %s", path, r < 0 ? strerror(errno) : "short file");
+            got += (size_t)r;
+        }
+        *h = mr_hash64(*h, p, k);
+        done += k;
+    }
+    return 0;
+}
+
+int mr_als_load(const char *path, mr_als_model *m, mr_als_meta *meta) { return mr_als_load_opts(path, m, meta, 0); }
+
+int mr_als_load_opts(const char *path, mr_als_model *m, mr_als_meta *meta, int flags)
 {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) return mr_err(MR_ENOTFOUND, "cannot open ALS model %s (run `musrec als` first)", path);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return mr_err(MR_ENOTFOUND, "cannot open ALS model %s (run `musrec als` first)", path);
     unsigned char hdr[MR_ALS_HEADER_SIZE];
+    unsigned char *buf = NULL;
     int rc = 0;
-    int64_t flen = mr_file_size(path);
-    if (fread(hdr, 1, sizeof hdr, f) != sizeof hdr) {
+    struct stat st;
+    int64_t flen = fstat(fd, &st) == 0 ? (int64_t)st.st_size : -1;
+    ssize_t hn = pread(fd, hdr, sizeof hdr, 0);
+    if (hn != (ssize_t)sizeof hdr) {
         rc = mr_err(MR_EFORMAT, "%s is not an ALS model: shorter than its %d-byte header", path, MR_ALS_HEADER_SIZE);
         goto out;
     }
@@ -660,18 +693,19 @@ int mr_als_load(const char *path, mr_als_model *m, mr_als_meta *meta)
     m->n_users = nu;
     m->n_items = ni;
     m->factors = fac;
-    m->user_factors = mr_malloc((size_t)nu * fac * sizeof(float));
-    m->item_factors = mr_malloc((size_t)ni * fac * sizeof(float));
-    if (!m->user_factors || !m->item_factors) {
-        rc = MR_ENOMEM;
+    size_t ub = (size_t)nu * fac * sizeof(float), ib = (size_t)ni * fac * sizeof(float);
+    int users = !(flags & MR_ALS_LOAD_ITEMS_ONLY);
+    if (users && !(m->user_factors = mr_npy_alloc(ub))) rc = MR_ENOMEM;
+    if (!rc && !(m->item_factors = mr_npy_alloc(ib))) rc = MR_ENOMEM;
+    if (!rc && !users && !(buf = mr_malloc(LOAD_SLICE))) rc = MR_ENOMEM;
+    if (rc) goto out;
+    /* the checksum covers the user factors too: without them they are
+     * streamed through buf, hashed and dropped */
+    uint64_t h = mr_hash64(0x6d7273616c73ULL, hdr, OFF_CHECKSUM);
+    if ((rc = read_hashed(fd, path, MR_ALS_HEADER_SIZE, ub, m->user_factors, buf, &h)) ||
+        (rc = read_hashed(fd, path, MR_ALS_HEADER_SIZE + (int64_t)ub, ib, m->item_factors, NULL, &h)))
         goto out;
-    }
-    if (fread(m->user_factors, sizeof(float), (size_t)nu * fac, f) != (size_t)nu * fac ||
-        fread(m->item_factors, sizeof(float), (size_t)ni * fac, f) != (size_t)ni * fac) {
-        rc = mr_err(MR_EIO, "cannot read the factors of %s", path);
-        goto out;
-    }
-    if (model_checksum(hdr, m) != GET(OFF_CHECKSUM, uint64_t)) {
+    if (h != GET(OFF_CHECKSUM, uint64_t)) {
         rc = mr_err(MR_EFORMAT, "%s is corrupt: checksum mismatch", path);
         goto out;
     }
@@ -689,7 +723,8 @@ int mr_als_load(const char *path, mr_als_model *m, mr_als_meta *meta)
         memcpy(meta->items_path, hdr + 344, 255);
     }
 out:
-    fclose(f);
+    free(buf);
+    close(fd);
     if (rc) mr_als_free(m);
     return rc;
 }

@@ -102,5 +102,10 @@ typedef struct {
 int mr_als_save(const char *path, const mr_als_model *m, const mr_als_meta *meta);
 /* Validates magic, version, sizes against the file length and the checksum. */
 int mr_als_load(const char *path, mr_als_model *m, mr_als_meta *meta);
+/* Flags of mr_als_load_opts. MR_ALS_LOAD_ITEMS_ONLY: the user factors are
+ * read and checksummed but not kept (m->user_factors NULL, n_users set), for
+ * a reader that needs only the item side (the service's fold-in). */
+enum { MR_ALS_LOAD_ITEMS_ONLY = 1 };
+int mr_als_load_opts(const char *path, mr_als_model *m, mr_als_meta *meta, int flags);
 
 #endif

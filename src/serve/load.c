@@ -15,7 +15,17 @@
  * SIGHUP, than keeping the old ones).
  *
  * Arrays are taken over from the readers (they allocate each array with
- * malloc), not copied, so loading needs no second copy of the big ones.
+ * malloc or mr_npy_alloc), not copied, so loading needs no second copy of
+ * the big ones. Only what requests use is kept, or even read:
+ *   - the train matrix: its structure (indptr, indices), which filters out
+ *     tracks a known user already heard; its values (listen counts, as
+ *     large as the indices) are not read (MR_NPZ_PATTERN);
+ *   - the ALS model: item factors, λ and α; fold-in solves for an unknown
+ *     user from the item side alone, and known users have offline lists,
+ *     so the user factors are only streamed through the checksum
+ *     (MR_ALS_LOAD_ITEMS_ONLY).
+ * Each part's seconds and the resident memory after it are logged
+ * ("artifact loaded"; bench/serve_start.sh prints them).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +87,7 @@ static int load_recs(mr_snap *s, const char *path)
 static int load_history(mr_snap *s, const char *path)
 {
     mr_csr m;
-    int rc = mr_npz_read_csr(path, &m);
+    int rc = mr_npz_read_csr_opts(path, &m, MR_NPZ_PATTERN); /* which items, not how often */
     if (rc) return rc;
     if (m.n_rows != s->n_users || m.n_cols != s->n_items) {
         rc = mr_err(MR_EFORMAT, "%s is %lld x %lld but there are %d users and %d items: a stale matrix?", path,
@@ -87,7 +97,7 @@ static int load_history(mr_snap *s, const char *path)
     }
     TAKE(s->hist_off, m.indptr);
     TAKE(s->hist_item, m.indices);
-    mr_csr_free(&m); /* the values: the service needs only which items */
+    mr_csr_free(&m);
     return 0;
 }
 
@@ -191,7 +201,7 @@ static int load_als(mr_snap *s, const char *path)
     mr_als_model m;
     mr_als_meta meta;
     memset(&m, 0, sizeof m);
-    int rc = mr_als_load(path, &m, &meta);
+    int rc = mr_als_load_opts(path, &m, &meta, MR_ALS_LOAD_ITEMS_ONLY);
     if (rc) return rc;
     if (m.n_items != s->n_items) {
         rc = mr_err(MR_EFORMAT, "%s has factors for %lld items but the catalog has %d: a stale model?", path,
@@ -203,7 +213,7 @@ static int load_als(mr_snap *s, const char *path)
     TAKE(s->item_factors, m.item_factors);
     s->als_reg = (float)meta.regularization;
     s->als_alpha = (float)meta.alpha;
-    mr_als_free(&m); /* user factors: known users have offline lists */
+    mr_als_free(&m);
     return 0;
 }
 
@@ -220,7 +230,9 @@ static int part(mr_snap *s, const char *workdir, const char *rel, part_fn fn, co
     } else {
         double t0 = mr_now();
         rc = fn(s, path);
-        if (!rc) MR_LOG(MR_LOG_DEBUG, "artifact loaded", MR_S("path", path), MR_F("seconds", mr_now() - t0));
+        if (!rc)
+            MR_LOG(MR_LOG_INFO, "artifact loaded", MR_S("path", path), MR_F("seconds", mr_now() - t0),
+                   MR_I("rss_bytes", mr_current_rss()));
     }
     free(path);
     return rc;

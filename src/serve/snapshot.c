@@ -7,12 +7,17 @@
 #include "base/err.h"
 #include "base/vec.h"
 
+/* Scans in parallel (these arrays reach hundreds of millions of entries at
+ * scale) and reports the first bad entry. */
 static int check_items(const char *what, const int32_t *v, int64_t n, int32_t n_items, int allow_pad)
 {
+    int64_t bad = n;
+#pragma omp parallel for reduction(min : bad) if (n > (1 << 20))
     for (int64_t i = 0; i < n; i++)
-        if (v[i] >= n_items || (v[i] < 0 && !(allow_pad && v[i] == -1)))
-            return mr_err(MR_EFORMAT, "%s: entry %lld holds item_idx %d, outside [0, %d)", what,
-                          (long long)i, v[i], n_items);
+        if ((v[i] >= n_items || (v[i] < 0 && !(allow_pad && v[i] == -1))) && i < bad) bad = i;
+    if (bad < n)
+        return mr_err(MR_EFORMAT, "%s: entry %lld holds item_idx %d, outside [0, %d)", what, (long long)bad, v[bad],
+                      n_items);
     return 0;
 }
 
@@ -69,10 +74,16 @@ int mr_snap_finish(mr_snap *s)
         if ((rc = check_off("listening history", s->hist_off, s->n_users, -1))) return rc;
         if ((rc = check_items("listening history", s->hist_item, s->hist_off[s->n_users], s->n_items, 0)))
             return rc;
+        int32_t bad = s->n_users;
+#pragma omp parallel for reduction(min : bad) schedule(dynamic, 4096) if (s->n_users > 10000)
         for (int32_t u = 0; u < s->n_users; u++)
             for (int64_t j = s->hist_off[u] + 1; j < s->hist_off[u + 1]; j++)
-                if (s->hist_item[j] <= s->hist_item[j - 1])
-                    return mr_err(MR_EFORMAT, "listening history: row of user_idx %d is not sorted", u);
+                if (s->hist_item[j] <= s->hist_item[j - 1]) {
+                    if (u < bad) bad = u;
+                    break;
+                }
+        if (bad < s->n_users)
+            return mr_err(MR_EFORMAT, "listening history: row of user_idx %d is not sorted", bad);
     }
     if (s->n_popular > 0 && (rc = check_items("top popular", s->pop_item, s->n_popular, s->n_items, 0)))
         return rc;

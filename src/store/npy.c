@@ -32,6 +32,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -53,6 +54,22 @@ void mr_csr_free(mr_csr *m)
     free(m->indices);
     free(m->data);
     memset(m, 0, sizeof *m);
+}
+
+void *mr_npy_alloc(size_t bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (bytes < 4 * huge) return mr_malloc(bytes ? bytes : 1);
+    size_t rounded = (bytes + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded)) {
+        mr_err(MR_ENOMEM, "out of memory (%zu bytes)", bytes);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
 }
 
 /* ---------------------------------------------------------------- CRC-32 */
@@ -251,17 +268,55 @@ static int pread_full(int fd, void *dst, size_t n, int64_t off)
     return 0;
 }
 
+/* pread_full of n bytes at off into dst, and *crc extended over them: the
+ * threads take slices of PAR_SLICE bytes, each read and checksummed while
+ * it is still in cache, and the slices' CRCs are joined in order with
+ * crc32_combine. Reading from the page cache is a copy the kernel makes on
+ * the calling thread, so this spreads the copy, the page faults of dst and
+ * the CRC over the cores. Returns 0 or pread_full's negative code. */
+#define PAR_SLICE ((size_t)4 << 20)
+static int pread_crc_par(int fd, void *dst, size_t n, int64_t off, uint32_t *crc)
+{
+    int64_t ns = (int64_t)((n + PAR_SLICE - 1) / PAR_SLICE);
+    uint32_t *part = mr_malloc((size_t)ns * sizeof *part);
+    if (!part) return -ENOMEM;
+    int err = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t k = 0; k < ns; k++) {
+        int e;
+#pragma omp atomic read
+        e = err;
+        if (e) continue;
+        size_t a = (size_t)k * PAR_SLICE, len = n - a < PAR_SLICE ? n - a : PAR_SLICE;
+        unsigned char *p = (unsigned char *)dst + a;
+        int r = pread_full(fd, p, len, off + (int64_t)a);
+        if (r) {
+#pragma omp atomic write
+            err = r;
+            continue;
+        }
+        part[k] = crc_bytes(0, p, len);
+    }
+    if (!err)
+        for (int64_t k = 0; k < ns; k++) {
+            size_t a = (size_t)k * PAR_SLICE, len = n - a < PAR_SLICE ? n - a : PAR_SLICE;
+            *crc = (uint32_t)crc32_combine(*crc, part[k], (z_off_t)len);
+        }
+    free(part);
+    return err;
+}
+
 static int ms_read(mstream *m, void *dst, size_t n)
 {
     if (n == 0) return 0;
     if (m->usize >= 0 && (int64_t)n > m->usize - m->produced) return ms_fail(m, MR_EFORMAT, "array data is truncated");
     if (!m->deflated) {
         if ((int64_t)n > m->end - m->pos) return ms_fail(m, MR_EFORMAT, "array data is truncated");
-        int r = pread_full(m->fd, dst, n, m->pos);
+        int r = n >= CRC_PAR_MIN ? pread_crc_par(m->fd, dst, n, m->pos, &m->crc) : pread_full(m->fd, dst, n, m->pos);
         if (r) return r == -EIO - 100000 ? ms_fail(m, MR_EFORMAT, "file is truncated")
                                         : mr_err(MR_EIO, "cannot read %s: %s", m->path, strerror(-r));
         m->pos += (int64_t)n;
-        m->crc = n >= CRC_PAR_MIN ? crc_par(m->crc, dst, n) : crc_bytes(m->crc, dst, n);
+        if (n < CRC_PAR_MIN) m->crc = crc_bytes(m->crc, dst, n);
         m->produced += (int64_t)n;
         return 0;
     }
@@ -907,17 +962,18 @@ static int csr_canonicalize(mr_csr *m)
         if (ok) continue;
         n_unsorted++;
         /* insertion sort for short rows, else a pair sort through a buffer */
+        float *d = m->data; /* NULL for a pattern-only matrix */
         for (int64_t k = a + 1; k < b; k++) {
             int32_t ci = m->indices[k];
-            float cv = m->data[k];
+            float cv = d ? d[k] : 0;
             int64_t j = k - 1;
             while (j >= a && m->indices[j] > ci) {
                 m->indices[j + 1] = m->indices[j];
-                m->data[j + 1] = m->data[j];
+                if (d) d[j + 1] = d[j];
                 j--;
             }
             m->indices[j + 1] = ci;
-            m->data[j + 1] = cv;
+            if (d) d[j + 1] = cv;
         }
     }
     if (!n_unsorted) return 0;
@@ -928,10 +984,11 @@ static int csr_canonicalize(mr_csr *m)
         start = b;
         m->indptr[r] = w;
         for (int64_t k = a; k < b; k++) {
-            if (k > a && m->indices[k] == m->indices[w - 1] && w > m->indptr[r]) m->data[w - 1] += m->data[k];
-            else {
+            if (k > a && m->indices[k] == m->indices[w - 1] && w > m->indptr[r]) {
+                if (m->data) m->data[w - 1] += m->data[k];
+            } else {
                 m->indices[w] = m->indices[k];
-                m->data[w] = m->data[k];
+                if (m->data) m->data[w] = m->data[k];
                 w++;
             }
         }
@@ -941,7 +998,9 @@ static int csr_canonicalize(mr_csr *m)
     return 0;
 }
 
-int mr_npz_read_csr(const char *path, mr_csr *out)
+int mr_npz_read_csr(const char *path, mr_csr *out) { return mr_npz_read_csr_opts(path, out, 0); }
+
+int mr_npz_read_csr_opts(const char *path, mr_csr *out, int flags)
 {
     memset(out, 0, sizeof *out);
     int fd = open(path, O_RDONLY);
@@ -1006,7 +1065,7 @@ int mr_npz_read_csr(const char *path, mr_csr *out)
         if (!rc && (inf.ndim != 1 || inf.count != m.n_rows + 1))
             rc = mr_err(MR_EFORMAT, "%s: member indptr.npy has %" PRId64 " entries, expected %" PRId64, path,
                         inf.count, m.n_rows + 1);
-        if (!rc && !(m.indptr = mr_malloc((size_t)(m.n_rows + 1) * 8))) rc = MR_ENOMEM;
+        if (!rc && !(m.indptr = mr_npy_alloc((size_t)(m.n_rows + 1) * 8))) rc = MR_ENOMEM;
         if (!rc) rc = ms_read_convert(&ms, &inf, DT_I8, m.indptr, 0, INT64_MAX);
         if (!rc) rc = ms_finish(&ms);
         ms_close(&ms);
@@ -1021,7 +1080,7 @@ int mr_npz_read_csr(const char *path, mr_csr *out)
         if (!rc) {
             /* scipy ignores entries past indptr[-1]; read all, keep nnz */
             m.nnz = inf.count > m.nnz ? m.nnz : inf.count;
-            if (!(m.indices = mr_malloc((size_t)(inf.count ? inf.count : 1) * 4))) rc = MR_ENOMEM;
+            if (!(m.indices = mr_npy_alloc((size_t)inf.count * 4))) rc = MR_ENOMEM;
         }
         if (!rc) rc = ms_read_convert(&ms, &inf, DT_I4, m.indices, 0, m.n_cols - 1);
         if (!rc) rc = ms_finish(&ms);
@@ -1034,9 +1093,13 @@ int mr_npz_read_csr(const char *path, mr_csr *out)
         if (!rc && (inf.ndim != 1 || inf.count < m.nnz))
             rc = mr_err(MR_EFORMAT, "%s: member data.npy has %" PRId64 " entries, indptr says %" PRId64, path,
                         inf.count, m.nnz);
-        if (!rc && !(m.data = mr_malloc((size_t)(inf.count ? inf.count : 1) * 4))) rc = MR_ENOMEM;
-        if (!rc) rc = ms_read_convert(&ms, &inf, DT_F4, m.data, 0, 0);
-        if (!rc) rc = ms_finish(&ms);
+        /* pattern only: the header is checked, the values are not read */
+        if (!rc && !(flags & MR_NPZ_PATTERN)) {
+            if (!(m.data = mr_npy_alloc((size_t)inf.count * 4))) rc = MR_ENOMEM;
+            if (!rc) rc = ms_read_convert(&ms, &inf, DT_F4, m.data, 0, 0);
+            if (!rc) rc = ms_finish(&ms);
+        } else if (!rc && inf.dtype != DT_F4 && inf.dtype != DT_F8)
+            rc = ms_fail(&ms, MR_EUNSUPPORTED, "array is not float32 or float64");
         ms_close(&ms);
     }
     close(fd);
@@ -1080,12 +1143,13 @@ int mr_csr_transpose(const mr_csr *m, mr_csr *t)
     t->n_rows = C;
     t->n_cols = R;
     t->nnz = nnz;
-    t->indptr = mr_calloc((size_t)C + 1, 8);
-    t->indices = mr_malloc((size_t)(nnz ? nnz : 1) * 4);
-    t->data = mr_malloc((size_t)(nnz ? nnz : 1) * 4);
+    t->indptr = mr_npy_alloc(((size_t)C + 1) * 8);
+    if (t->indptr) memset(t->indptr, 0, ((size_t)C + 1) * 8);
+    t->indices = mr_npy_alloc((size_t)nnz * 4);
+    t->data = m->data ? mr_npy_alloc((size_t)nnz * 4) : NULL;
     int64_t *cnt = mr_calloc((size_t)nt * (size_t)(C ? C : 1), 8);
     int64_t *band = mr_malloc((size_t)(nt + 1) * 8);
-    if (!t->indptr || !t->indices || !t->data || !cnt || !band) {
+    if (!t->indptr || !t->indices || (m->data && !t->data) || !cnt || !band) {
         free(cnt);
         free(band);
         mr_csr_free(t);
@@ -1128,7 +1192,7 @@ int mr_csr_transpose(const mr_csr *m, mr_csr *t)
             for (int64_t j = m->indptr[r]; j < m->indptr[r + 1]; j++) {
                 int64_t p = c[m->indices[j]]++;
                 t->indices[p] = (int32_t)r;
-                t->data[p] = m->data[j];
+                if (m->data) t->data[p] = m->data[j];
             }
     }
     free(cnt);

@@ -10,6 +10,7 @@
 #ifndef MR_NPY_H
 #define MR_NPY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A CSR matrix: row r has entries indptr[r] .. indptr[r+1) with column
@@ -18,11 +19,12 @@ typedef struct {
     int64_t n_rows, n_cols, nnz;
     int64_t *indptr;   /* n_rows + 1 */
     int32_t *indices;  /* nnz */
-    float *data;       /* nnz */
+    float *data;       /* nnz; NULL for a pattern (MR_NPZ_PATTERN) */
 } mr_csr;
 
 void mr_csr_free(mr_csr *m);
-/* The transpose (items x users), also with sorted rows. */
+/* The transpose (items x users), also with sorted rows; of a pattern, a
+ * pattern. */
 int mr_csr_transpose(const mr_csr *m, mr_csr *t);
 
 int mr_npz_write_csr(const char *path, const mr_csr *m);
@@ -30,6 +32,20 @@ int mr_npz_write_csr(const char *path, const mr_csr *m);
  * needs them (numpy's force_zip64); for tests of the >4 GB layout. */
 int mr_npz_write_csr_opts(const char *path, const mr_csr *m, int force_zip64);
 int mr_npz_read_csr(const char *path, mr_csr *m);
+/* Flags of mr_npz_read_csr_opts. MR_NPZ_PATTERN: only the structure (which
+ * entries exist): data.npy must be there with a float dtype and at least nnz
+ * entries, but its values are not read (nor their CRC checked) and m->data
+ * is NULL. For a reader that needs no values (the service's "already
+ * heard" filter): half the bytes of a train matrix. Duplicate entries are
+ * merged as usual. */
+enum { MR_NPZ_PATTERN = 1 };
+int mr_npz_read_csr_opts(const char *path, mr_csr *m, int flags);
+
+/* An array of `bytes` for the big arrays of a matrix: 2 MiB aligned and
+ * marked for transparent huge pages when 8 MiB or more (filling it then
+ * faults one 2 MiB page at a time instead of 512 small ones), else plain
+ * malloc. Release with free(). The readers above allocate with it. */
+void *mr_npy_alloc(size_t bytes);
 
 /* 2-D float32 array rows x cols. */
 int mr_npy_write_f32(const char *path, const float *data, int64_t rows, int64_t cols);
