@@ -234,23 +234,32 @@ TEST(pq_rle_truncated_and_invalid)
 
 TEST(pq_unpack_all_widths)
 {
-    /* Pack 64 pseudo-random values per width with a bit-at-a-time packer
-     * (LSB first) and unpack them with the width-specialised kernels. */
-    for (int w = 0; w <= 32; w++) {
-        uint32_t vals[64], out[64];
-        uint8_t buf[64 * 4 + 8] = {0};
-        uint64_t x = 88172645463325252ull + (uint64_t)w;
-        for (int i = 0; i < 64; i++) {
-            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-            vals[i] = w == 32 ? (uint32_t)x : (uint32_t)(x & ((1ull << w) - 1));
-            for (int b = 0; b < w; b++)
-                if (vals[i] >> b & 1) buf[(i * w + b) / 8] |= (uint8_t)(1u << ((i * w + b) % 8));
+    /* Pack pseudo-random values per width with a bit-at-a-time packer (LSB
+     * first) and unpack them with the width-specialised kernels: every
+     * count of 8-value groups from 1 to 40, so both the vector loop and the
+     * scalar tail it leaves run, from a heap buffer of exactly the packed
+     * size (ASan catches a read past it). */
+    for (int w = 0; w <= 32; w++)
+        for (size_t n = 8; n <= 320; n += 8) {
+            uint32_t vals[320], out[320];
+            size_t nb = n * (size_t)w / 8;
+            uint8_t *buf = calloc(nb + 1, 1);
+            uint64_t x = 88172645463325252ull + (uint64_t)w * 1000 + n;
+            for (size_t i = 0; i < n; i++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                vals[i] = w == 32 ? (uint32_t)x : (uint32_t)(x & ((1ull << w) - 1));
+                for (int b = 0; b < w; b++)
+                    if (vals[i] >> b & 1) buf[(i * (size_t)w + (size_t)b) / 8] |= (uint8_t)(1u << ((i * (size_t)w + (size_t)b) % 8));
+            }
+            uint8_t *exact = malloc(nb ? nb : 1);
+            memcpy(exact, buf, nb);
+            mr_pq_unpack32(exact, w, out, n);
+            int ok = 1;
+            for (size_t i = 0; i < n; i++) ok &= out[i] == vals[i];
+            if (!ok) mr_test_fail(__FILE__, __LINE__, "unpack of width %d, %zu values differs", w, n);
+            free(buf);
+            free(exact);
         }
-        mr_pq_unpack32(buf, w, out, 64);
-        int ok = 1;
-        for (int i = 0; i < 64; i++) ok &= out[i] == vals[i];
-        if (!ok) mr_test_fail(__FILE__, __LINE__, "unpack of width %d differs", w);
-    }
 }
 
 /* ---- DELTA_BINARY_PACKED (the spec's examples) ---- */

@@ -11,6 +11,9 @@
 #include "parquet/decode.h"
 
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "base/err.h"
 
@@ -83,8 +86,47 @@ static const unpack_fn unpack_n[33] = {
     unpack_21, unpack_22, unpack_23, unpack_24, unpack_25, unpack_26, unpack_27,
     unpack_28, unpack_29, unpack_30, unpack_31, unpack_32};
 
+#if defined(__x86_64__)
+/* AVX2, widths 1..25 (a value and its bit offset fit in 4 bytes): per 8
+ * values, the bytes of values 0-3 from in and of values 4-7 from
+ * in + 4w/8 go into the two 128-bit halves, a byte shuffle moves each
+ * value's 4-byte window into its lane, a variable shift and a mask finish.
+ * Five instructions for 8 values where the scalar kernel takes ~30. Stops
+ * where the second 16-byte load would pass the packed data; returns how
+ * many values it unpacked. */
+__attribute__((target("avx2"))) static size_t unpack_avx2(const uint8_t *in, int w, uint32_t *out, size_t n)
+{
+    uint8_t shuf[32];
+    uint32_t shift[8];
+    size_t half = (size_t)(4 * w) / 8;
+    for (int i = 0; i < 8; i++) {
+        size_t bit = (size_t)i * (size_t)w, rel = bit / 8 - (i < 4 ? 0 : half);
+        for (int j = 0; j < 4; j++) shuf[4 * i + j] = (uint8_t)(rel + (size_t)j);
+        shift[i] = (uint32_t)(bit % 8);
+    }
+    const __m256i S = _mm256_loadu_si256((const __m256i *)shuf), SH = _mm256_loadu_si256((const __m256i *)shift);
+    const __m256i M = _mm256_set1_epi32((int)((1u << w) - 1));
+    size_t groups = n / 8, bytes = groups * (size_t)w, g = 0;
+    for (; g < groups && bytes - g * (size_t)w >= half + 16; g++) {
+        const uint8_t *p = in + g * (size_t)w;
+        __m256i v = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)(p + half)), _mm_loadu_si128((const __m128i *)p));
+        v = _mm256_and_si256(_mm256_srlv_epi32(_mm256_shuffle_epi8(v, S), SH), M);
+        _mm256_storeu_si256((__m256i *)(out + g * 8), v);
+    }
+    return g * 8;
+}
+#endif
+
 void mr_pq_unpack32(const uint8_t *in, int width, uint32_t *out, size_t n)
 {
+#if defined(__x86_64__)
+    if (width >= 1 && width <= 25 && __builtin_cpu_supports("avx2")) {
+        size_t done = unpack_avx2(in, width, out, n);
+        in += done / 8 * (size_t)width;
+        out += done;
+        n -= done;
+    }
+#endif
     unpack_n[width](in, out, n);
 }
 

@@ -509,6 +509,33 @@ static int reserve_slots(chunk_ctx *x, int64_t more)
     return 0;
 }
 
+/* The loops of dictionary decoding, apart so that each is one simple loop
+ * the compiler vectorises, and cloned for AVX2 (the build targets generic
+ * x86-64): the index check is a vector max instead of a compare per index,
+ * the gather uses vector gathers. Dictionary-encoded integer columns are
+ * most of what the pipeline reads. */
+__attribute__((target_clones("avx2", "default"))) static uint32_t max_u32(const uint32_t *restrict v, size_t n)
+{
+    uint32_t top = 0;
+#pragma omp simd reduction(max : top)
+    for (size_t i = 0; i < n; i++) top = v[i] > top ? v[i] : top;
+    return top;
+}
+
+__attribute__((target_clones("avx2", "default"))) static void gather_u32(const uint32_t *restrict dict, const uint32_t *restrict ix,
+                                                                         size_t n, uint32_t *restrict out)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = dict[ix[i]];
+}
+
+__attribute__((target_clones("avx2", "default"))) static void gather_u64(const uint64_t *restrict dict, const uint32_t *restrict ix,
+                                                                         size_t n, uint64_t *restrict out)
+{
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) out[i] = dict[ix[i]];
+}
+
 /* Gathers n dictionary entries by index into the dense fixed-width dst. */
 static int dict_gather_fixed(chunk_ctx *x, mr_pq_rle *d, uint8_t *dst, size_t n)
 {
@@ -527,12 +554,14 @@ static int dict_gather_fixed(chunk_ctx *x, mr_pq_rle *d, uint8_t *dst, size_t n)
             case 4: {
                 uint32_t v, *o = (uint32_t *)dst;
                 memcpy(&v, x->dict_vals + (size_t)rv * 4, 4);
+#pragma omp simd
                 for (size_t i = 0; i < k; i++) o[i] = v;
                 break;
             }
             case 8: {
                 uint64_t v, *o = (uint64_t *)dst;
                 memcpy(&v, x->dict_vals + (size_t)rv * 8, 8);
+#pragma omp simd
                 for (size_t i = 0; i < k; i++) o[i] = v;
                 break;
             }
@@ -547,27 +576,15 @@ static int dict_gather_fixed(chunk_ctx *x, mr_pq_rle *d, uint8_t *dst, size_t n)
         size_t k = n < 1024 ? n : 1024;
         int rc = mr_pq_rle_get(d, x->idx, k);
         if (rc) return CERR(x, MR_EFORMAT, "dictionary indices: %s", mr_errmsg());
-        /* The largest index against the dictionary size: a reduction
-         * that vectorises, not a test per index. */
-        const uint32_t *ix = x->idx;
-        uint32_t top = 0;
-#pragma omp simd reduction(max : top)
-        for (size_t i = 0; i < k; i++) top = ix[i] > top ? ix[i] : top;
-        if ((uint64_t)top >= (uint64_t)dn)
+        if ((uint64_t)max_u32(x->idx, k) >= (uint64_t)dn)
             return CERR(x, MR_EFORMAT, "a dictionary index is out of range (dictionary has %lld entries)", (long long)dn);
         switch (w) {
-        case 4: {
-            const uint32_t *s = (const uint32_t *)x->dict_vals;
-            uint32_t *o = (uint32_t *)dst;
-            for (size_t i = 0; i < k; i++) o[i] = s[x->idx[i]];
+        case 4:
+            gather_u32((const uint32_t *)x->dict_vals, x->idx, k, (uint32_t *)dst);
             break;
-        }
-        case 8: {
-            const uint64_t *s = (const uint64_t *)x->dict_vals;
-            uint64_t *o = (uint64_t *)dst;
-            for (size_t i = 0; i < k; i++) o[i] = s[x->idx[i]];
+        case 8:
+            gather_u64((const uint64_t *)x->dict_vals, x->idx, k, (uint64_t *)dst);
             break;
-        }
         case 1:
             for (size_t i = 0; i < k; i++) dst[i] = x->dict_vals[x->idx[i]];
             break;
