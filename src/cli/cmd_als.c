@@ -87,7 +87,7 @@ static int recommend_all(const mr_csr *ui, const mr_als_model *m, int n, int pru
     if (rc) return rc;
     double pairs = (double)ui->n_rows * m->n_items;
     MR_LOG(MR_LOG_INFO, "scored", MR_I("pairs", o.scored), MR_F("fraction", (double)o.scored / pairs),
-           MR_S("engine", o.path == MR_TOPK_FP32 ? "fp32" : o.path == MR_TOPK_INT8 ? "int8-vnni" : "int8-portable"),
+           MR_S("engine", mr_topk_path_name(o.path)),
            MR_I("rescored", o.rescored), MR_F("rescored_fraction", (double)o.rescored / pairs));
     return 0;
 }
