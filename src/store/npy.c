@@ -17,12 +17,18 @@
  * members may be stored or deflated (savez_compressed); arrays may be int32
  * or int64 (indices, indptr, shape) and float32 or float64 (data), and are
  * converted while streaming so a large member needs no second full-size
- * buffer. Every offset, size and count is checked against the file before
- * use, and the CRC-32 of every member is verified. The CSR structure is then
+ * buffer. A large stored member is read by all threads in 4 MB slices
+ * (pread, then the slice's CRC while it is in cache; the CRCs joined with
+ * crc32_combine) into a huge-page array (mr_npy_alloc). Every offset, size
+ * and count is checked against the file before use, and the CRC-32 of every
+ * member read is verified (MR_NPZ_PATTERN skips data.npy's values). The CSR structure is then
  * validated (indptr monotone from 0 to nnz, indices in range); rows that are
  * not sorted are sorted and duplicate entries summed, which is what scipy's
  * sum_duplicates would make of them. A 'csc' archive is read as the CSR of
  * its transpose and transposed back.
+ *
+ * Transposing: two passes of a counting sort through column buckets, so
+ * that scattered writes stay in cache (see transpose_buckets).
  */
 #include "store/npy.h"
 
