@@ -6,11 +6,12 @@
  *
  * Two exact paths.
  *
- * int8 (bulk calls on a CPU with AVX-512 VNNI; with AVX2 only, bulk full
- * scans and similar-all): queries and items are quantised to int8 with a
- * scale per row (topk_q8.h), and a block of queries x items gets, per
- * pair, the int8 dot product (vpdpbusd: four times the multiply-adds per
- * instruction of float FMA; on AVX2 vpmaddwd on int16, twice) turned into a
+ * int8 (bulk calls on a CPU with AVX-512 VNNI or AVX-VNNI; with AVX2 only,
+ * bulk full scans and similar-all): queries and items are quantised to
+ * int8 with a scale per row (topk_q8.h), and a block of queries x items
+ * gets, per pair, the int8 dot product (vpdpbusd: four times the
+ * multiply-adds per instruction of float FMA; on AVX2 vpmaddwd on int16,
+ * twice) turned into a
  * rigorous upper bound U >= q . v from the rows' scales and quantisation
  * error norms (|q.v - q^.v^| <= |e_q||v| + |q^||e_v|). A pair is dropped
  * only when U is below the query's current k-th exact score (with a margin
@@ -22,7 +23,7 @@
  * ALS factors about 10^-3 of the pairs are rescored (docs/als.md).
  *
  * fp32 (the service's single queries, CPUs without AVX2, pruned
- * recommend-all on CPUs without VNNI, or mode MR_TOPK_FP32): scores come
+ * recommend-all on AVX2-only CPUs, or mode MR_TOPK_FP32): scores come
  * from blocked sgemm (a block of queries x a block of items, sized to stay
  * in L2) and go straight through the heaps;
  * they are float-accumulated, so they can differ from the exact score in

@@ -8,6 +8,7 @@
 #include "base/err.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define MR_Q8_X86 1
 #endif
@@ -36,8 +37,12 @@ int mr_q8_have_avx2(void)
 int mr_q8_have_avxvnni(void)
 {
 #ifdef MR_Q8_X86
-    __builtin_cpu_init();
-    return mr_q8_have_avx2() && __builtin_cpu_supports("avxvnni") != 0;
+    /* CPUID leaf 7 sub-leaf 1, EAX bit 4 (not every compiler's
+     * __builtin_cpu_supports knows "avxvnni"); the ymm state is enabled
+     * when AVX2 is reported */
+    unsigned a, b, c, d;
+    if (!mr_q8_have_avx2() || !__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
+    return (a >> 4) & 1;
 #else
     return 0;
 #endif
