@@ -8,7 +8,7 @@
 #
 #   bench/topk.sh WORKDIR [USERS [ITEMS_FOR_SIMILAR]]     default 6144 50000
 #   TRAIN=- bench/topk.sh ...    no exclusions (skips loading the train matrix)
-#   TOPK_PATHS=fp32,int8-avx2,int8-vnni   any subset of the paths
+#   TOPK_PATHS=fp32,int8-avx2,int8-avxvnni,int8-vnni   any subset of the paths
 #   TOPK_SKIP=recommend,similar,full      skip parts (full: recommend's full scans)
 #
 # Recommend-all work is users x items: extrapolate linearly to all users

@@ -4,7 +4,8 @@
  *
  * Recommend-all (top K, default 100, train items excluded) for the first
  * USERS users (default all) with the fp32 sgemm path (full scan, and norm
- * pruning) and the int8 path on each kernel this CPU runs (VNNI, AVX2);
+ * pruning) and the int8 path on each kernel this CPU runs (AVX2, AVX-VNNI,
+ * AVX-512 VNNI);
  * similar-all (top 10 by cosine) over the first ITEMS_FOR_SIMILAR items
  * (default all) with the same paths. Prints seconds, pairs per second, the
  * share of pairs the int8 path rescored, and checks that the int8 lists
@@ -13,7 +14,7 @@
  * other bit for bit. Extrapolate a subset to all users linearly (the work
  * is users x items).
  *
- * TOPK_PATHS=fp32,int8-avx2,int8-vnni (any subset, in that order) picks
+ * TOPK_PATHS=fp32,int8-avx2,int8-avxvnni,int8-vnni (any subset, in that order) picks
  * the paths; TOPK_SKIP=recommend, similar or full (the recommend full
  * scans) skips those parts (comma-separated); TOPK_ONLY=int8
  * (older spelling) drops fp32. */
@@ -39,6 +40,7 @@ static int pick_paths(int *paths)
     int n = 0;
     if (want ? strstr(want, "fp32") != NULL : !(only && !strcmp(only, "int8"))) paths[n++] = MR_TOPK_FP32;
     if (mr_q8_have_avx2() && (!want || strstr(want, "int8-avx2"))) paths[n++] = MR_TOPK_INT8_AVX2;
+    if (mr_q8_have_avxvnni() && (!want || strstr(want, "int8-avxvnni"))) paths[n++] = MR_TOPK_INT8_AVXVNNI;
     if (mr_q8_have_vnni() && (!want || strstr(want, "int8-vnni"))) paths[n++] = MR_TOPK_INT8;
     return n;
 }
@@ -113,12 +115,12 @@ int main(int argc, char **argv)
     if (ns > ni) ns = ni;
     printf("factors: %lld users x %lld items x %d; recommend-all on %lld users, top %d\n", (long long)nu,
            (long long)ni, f, (long long)nq, k);
-    int paths[3], np = pick_paths(paths);
+    int paths[4], np = pick_paths(paths);
     const char *skip = getenv("TOPK_SKIP");
-    /* slot 0: fp32 (if run); slots 1, 2: the int8 kernels */
-    int32_t *idx[3] = {0};
-    float *sc[3] = {0};
-    int slot_path[3] = {0};
+    /* slot 0: fp32 (if run); then the int8 kernels */
+    int32_t *idx[4] = {0};
+    float *sc[4] = {0};
+    int slot_path[4] = {0};
     if (!(skip && strstr(skip, "recommend"))) {
         for (int p = 0; p < np; p++) {
             idx[p] = malloc(sizeof(int32_t) * nq * k);

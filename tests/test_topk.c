@@ -54,22 +54,24 @@ static void free_csr(mr_csr *m)
     memset(m, 0, sizeof *m);
 }
 
-/* the paths that must equal the brute force bit for bit (at most 3) */
+/* the paths that must equal the brute force bit for bit (at most 4) */
 static int int8_modes(int *modes)
 {
     int n = 0;
     modes[n++] = MR_TOPK_INT8_PORTABLE;
     if (mr_q8_have_avx2()) modes[n++] = MR_TOPK_INT8_AVX2;
+    if (mr_q8_have_avxvnni()) modes[n++] = MR_TOPK_INT8_AVXVNNI;
     if (mr_q8_have_vnni()) modes[n++] = MR_TOPK_INT8;
     return n;
 }
 
-/* the kernels this CPU runs (at most 3) */
+/* the kernels this CPU runs (at most 4) */
 static int q8_kernels(int *kerns)
 {
     int n = 0;
     kerns[n++] = MR_Q8_PORTABLE;
     if (mr_q8_have_avx2()) kerns[n++] = MR_Q8_AVX2;
+    if (mr_q8_have_avxvnni()) kerns[n++] = MR_Q8_AVXVNNI;
     if (mr_q8_have_vnni()) kerns[n++] = MR_Q8_VNNI;
     return n;
 }
@@ -141,7 +143,7 @@ static void run_case(int64_t nq, int64_t ni, int f, int k, int qkind, int ikind,
     float *bs = malloc(sizeof(float) * nq * k), *ts = malloc(sizeof(float) * nq * k);
     mr_topk_opts o = {.k = k, .exclude = ex.indptr ? &ex : NULL};
     REQUIRE_OK(mr_topk_brute(Q, nq, V, ni, f, &o, bi, bs));
-    int modes[3], nm = int8_modes(modes);
+    int modes[4], nm = int8_modes(modes);
     for (int m = 0; m < nm; m++)
         for (int prune = 0; prune < 2; prune++) {
             o.mode = modes[m];
@@ -244,7 +246,7 @@ TEST(topk_self_int8_equals_brute_bitwise)
         float *bs = malloc(sizeof(float) * n * k), *ts = malloc(sizeof(float) * n * k);
         mr_topk_opts bo = {.k = k, .exclude_self = 1};
         REQUIRE_OK(mr_topk_brute(V, n, V, n, f, &bo, bi, bs));
-        int modes[3], nm = int8_modes(modes);
+        int modes[4], nm = int8_modes(modes);
         for (int m = 0; m < nm; m++) {
             mr_topk_opts o = {.k = k, .mode = modes[m]};
             REQUIRE_OK(mr_topk_self(V, n, f, &o, ti, ts));
@@ -279,7 +281,7 @@ TEST(similar_int8_equals_brute)
     float *bs = malloc(sizeof(float) * n * k), *ts = malloc(sizeof(float) * n * k);
     mr_topk_opts bo = {.k = k, .exclude_self = 1};
     REQUIRE_OK(mr_topk_brute(N, n, N, n, f, &bo, bi, bs));
-    int modes[3], nm = int8_modes(modes);
+    int modes[4], nm = int8_modes(modes);
     for (int m = 0; m < nm; m++) {
         mr_topk_opts o = {.mode = modes[m]};
         memset(ti, 0x55, sizeof(int32_t) * n * k);
@@ -307,7 +309,7 @@ TEST(topk_int8_bound_holds)
             mr_q8_queries qq;
             REQUIRE_OK(mr_q8_queries_alloc(&qq, m, f));
             REQUIRE(mr_q8_queries_set(&qq, Q, m) == 0);
-            int kerns[3], nk = q8_kernels(kerns);
+            int kerns[4], nk = q8_kernels(kerns);
             for (int kk = 0; kk < nk; kk++) {
                 int bad = 0, vn = kerns[kk];
                 mr_q8_items it;
@@ -349,7 +351,7 @@ static float mul_rounded(float a, float b)
     return p;
 }
 
-/* The VNNI and AVX2 kernels against a scalar reference of the bound, bit
+/* The VNNI, AVX-VNNI and AVX2 kernels against a scalar reference of the bound, bit
  * for bit: the integer dot product of the codes (read from the portable
  * layout, in 64-bit) and the epilogue's float operations (fmaf), on every
  * kind of row, with a block that starts past the first tile, ends inside a
@@ -364,7 +366,7 @@ TEST(topk_int8_kernels_equal_reference_bitwise)
     int kinds[6] = {GAUSS, HEAVY, ZEROS, SCALES, HALFWAY, TIES};
     uint64_t s = 91;
     float *U = malloc(sizeof(float) * 72 * ldu);
-    int kerns[3], nk = q8_kernels(kerns), checked = 0;
+    int kerns[4], nk = q8_kernels(kerns), checked = 0;
     for (int fi = 0; fi < 5; fi++)
         for (int kind = 0; kind < 6; kind++) {
             int f = fs[fi];
@@ -427,12 +429,18 @@ TEST(topk_env_picks_kernel)
     struct {
         const char *env;
         int want;
-    } c[5] = {{"fp32", MR_TOPK_FP32},
-              {"int8", mr_q8_have_vnni() ? MR_TOPK_INT8 : mr_q8_have_avx2() ? MR_TOPK_INT8_AVX2 : MR_TOPK_INT8_PORTABLE},
+    } c[6] = {{"fp32", MR_TOPK_FP32},
+              {"int8", mr_q8_have_vnni()      ? MR_TOPK_INT8
+                       : mr_q8_have_avxvnni() ? MR_TOPK_INT8_AVXVNNI
+                       : mr_q8_have_avx2()    ? MR_TOPK_INT8_AVX2
+                                              : MR_TOPK_INT8_PORTABLE},
               {"int8-avx2", mr_q8_have_avx2() ? MR_TOPK_INT8_AVX2 : MR_TOPK_INT8_PORTABLE},
               {"avx2", mr_q8_have_avx2() ? MR_TOPK_INT8_AVX2 : MR_TOPK_INT8_PORTABLE},
+              {"int8-avxvnni", mr_q8_have_avxvnni() ? MR_TOPK_INT8_AVXVNNI
+                               : mr_q8_have_avx2()  ? MR_TOPK_INT8_AVX2
+                                                    : MR_TOPK_INT8_PORTABLE},
               {"portable", MR_TOPK_INT8_PORTABLE}};
-    for (int t = 0; t < 5; t++) {
+    for (int t = 0; t < 6; t++) {
         setenv("MUSREC_TOPK", c[t].env, 1);
         mr_topk_opts o = {.k = 2};
         REQUIRE_OK(mr_topk(Q, 4, V, 3, 3, &o, idx, sc));
@@ -442,8 +450,9 @@ TEST(topk_env_picks_kernel)
         CHECK_INT(idx[6], 0); /* q3 = (5, 5, 5): a three-way tie, lowest index first */
         CHECK_INT(idx[7], 1);
     }
-    /* auto without the variable: int8 for a bulk call on VNNI; on AVX2 only
-       for a full scan (with pruning fp32 is faster there); few queries: fp32 */
+    /* auto without the variable: int8 for a bulk call on VNNI or AVX-VNNI; on
+       AVX2 only for a full scan (with pruning fp32 is faster there); few
+       queries: fp32 */
     unsetenv("MUSREC_TOPK");
     {
         const int nq = 2048, f = 4, ni = 10;
@@ -454,19 +463,25 @@ TEST(topk_env_picks_kernel)
         fill(BQ, nq, f, GAUSS, &st);
         fill(BV, ni, f, GAUSS, &st);
         int vn = mr_q8_have_vnni(), a2 = mr_q8_have_avx2();
+        int nv = mr_q8_have_avxvnni() ? MR_TOPK_INT8_AVXVNNI : MR_TOPK_INT8_AVX2; /* no AVX-512 */
         for (int prune = 0; prune < 2; prune++) {
             mr_topk_opts o = {.k = 3, .prune = prune};
             REQUIRE_OK(mr_topk(BQ, nq, BV, ni, f, &o, bi, bs));
-            CHECK_INT(o.path, vn ? MR_TOPK_INT8 : a2 && !prune ? MR_TOPK_INT8_AVX2 : MR_TOPK_FP32);
+            int want = vn                                 ? MR_TOPK_INT8
+                       : nv == MR_TOPK_INT8_AVXVNNI       ? nv /* AVX-VNNI: int8 also when pruning */
+                       : a2 && !prune                     ? nv
+                                                          : MR_TOPK_FP32;
+            CHECK_INT(o.path, want);
             REQUIRE_OK(mr_topk(BQ, nq - 1, BV, ni, f, &o, bi, bs));
             CHECK_INT(o.path, MR_TOPK_FP32);
         }
         mr_topk_opts o = {.k = 3};
         REQUIRE_OK(mr_topk_self(BQ, nq, f, &o, bi, bs));
-        CHECK_INT(o.path, vn ? MR_TOPK_INT8 : a2 ? MR_TOPK_INT8_AVX2 : MR_TOPK_FP32);
+        CHECK_INT(o.path, vn ? MR_TOPK_INT8 : a2 ? nv : MR_TOPK_FP32);
         free(BQ), free(BV), free(bi), free(bs);
     }
     CHECK(!strcmp(mr_topk_path_name(MR_TOPK_INT8_AVX2), "int8-avx2"));
+    CHECK(!strcmp(mr_topk_path_name(MR_TOPK_INT8_AVXVNNI), "int8-avxvnni"));
     CHECK(!strcmp(mr_topk_path_name(MR_TOPK_INT8), "int8-vnni"));
     if (saved) setenv("MUSREC_TOPK", saved, 1);
     else unsetenv("MUSREC_TOPK");

@@ -232,13 +232,14 @@ __attribute__((target("avx2"))) static int64_t scan_row_q8_avx2(heap *h, const f
 }
 #endif
 
-/* kern: MR_Q8_VNNI (the CPU has AVX-512), MR_Q8_AVX2 or MR_Q8_PORTABLE. */
+/* kern: MR_Q8_VNNI (the CPU has AVX-512), MR_Q8_AVX2 or MR_Q8_AVXVNNI (it
+ * has AVX2), or MR_Q8_PORTABLE. */
 static int64_t scan_row_q8(heap *h, const float *restrict U, int n, const int32_t *map, const float *rows,
                            const float *q, int f, const mr_topk_opts *o, int64_t qi, int kern)
 {
 #if defined(__x86_64__)
     if (kern == MR_Q8_VNNI) return scan_row_q8_avx512(h, U, n, map, rows, q, f, o, qi);
-    if (kern == MR_Q8_AVX2) return scan_row_q8_avx2(h, U, n, map, rows, q, f, o, qi);
+    if (kern == MR_Q8_AVX2 || kern == MR_Q8_AVXVNNI) return scan_row_q8_avx2(h, U, n, map, rows, q, f, o, qi);
 #endif
     (void)kern;
     float thr = heap_threshold_q8(h);
@@ -251,7 +252,7 @@ static int64_t scan_row_q8(heap *h, const float *restrict U, int n, const int32_
 static int check_args(int64_t nq, int64_t ni, int f, const mr_topk_opts *o)
 {
     if (nq < 0 || ni < 0 || f < 1) return mr_err(MR_EINVAL, "top-k: bad sizes %lld x %lld x %d", (long long)nq, (long long)ni, f);
-    if (o->mode < MR_TOPK_AUTO || o->mode > MR_TOPK_INT8_AVX2)
+    if (o->mode < MR_TOPK_AUTO || o->mode > MR_TOPK_INT8_AVXVNNI)
         return mr_err(MR_EINVAL, "top-k: unknown mode %d", o->mode);
     if (o->k < 1) return mr_err(MR_EINVAL, "top-k: k must be at least 1, got %d", o->k);
     if (ni > INT32_MAX) return mr_err(MR_EINVAL, "top-k: too many items (%lld)", (long long)ni);
@@ -523,18 +524,19 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
 }
 
 /* Which path a call takes: o->mode, or for MR_TOPK_AUTO the environment
- * variable MUSREC_TOPK (fp32, int8, int8-avx2, portable; for tests and
- * benchmarks), else int8 when there are enough queries to pay for sorting,
- * copying and quantising the items (about 4 s for 1M items on the 2-core
- * development machine, the fp32 cost of ~1500 queries) and the CPU has
- * AVX-512 VNNI, or AVX2 and the call is a full scan (similar-all, or
- * recommend without prune), else fp32. On the scale-1 ALS factors the AVX2
- * kernel is 1.4x fp32 on a full scan and 1.5x on similar-all, but with
- * norm pruning (2.4% of the pairs scored) the exact rescoring of ~1,650
- * candidates per user costs more than it saves: fp32 is 1.3x faster
- * there (docs/als.md). The int8 path runs the best kernel the CPU has
- * (VNNI, else AVX2, else portable); MR_TOPK_INT8_AVX2 asks for the AVX2
- * one (portable without AVX2). The returned path names the kernel. */
+ * variable MUSREC_TOPK (fp32, int8, int8-avx2, int8-avxvnni, portable; for
+ * tests and benchmarks), else int8 when there are enough queries to pay
+ * for sorting, copying and quantising the items (about 4 s for 1M items on
+ * the 2-core development machine, the fp32 cost of ~1500 queries) and the
+ * CPU has AVX-512 VNNI or AVX-VNNI, or only AVX2 and the call is a full
+ * scan (similar-all, or recommend without prune), else fp32. On the
+ * scale-1 ALS factors the AVX2 kernel is 1.3-1.4x fp32 on full scans and
+ * similar-all, but with norm pruning (2.4% of the pairs scored) the exact
+ * rescoring of ~1,650 candidates per user costs about what it saves: fp32
+ * measured 8-25% faster there (docs/als.md). The int8 path runs the best
+ * kernel the CPU has (VNNI, else AVX-VNNI, else AVX2, else portable);
+ * MR_TOPK_INT8_AVX2 and MR_TOPK_INT8_AVXVNNI ask for one (falling back to
+ * the next one down). The returned path names the kernel. */
 static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
 {
     int mode = o->mode;
@@ -543,17 +545,22 @@ static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
         if (e && !strcmp(e, "fp32")) mode = MR_TOPK_FP32;
         else if (e && !strcmp(e, "int8")) mode = MR_TOPK_INT8;
         else if (e && (!strcmp(e, "int8-avx2") || !strcmp(e, "avx2"))) mode = MR_TOPK_INT8_AVX2;
+        else if (e && (!strcmp(e, "int8-avxvnni") || !strcmp(e, "avxvnni"))) mode = MR_TOPK_INT8_AVXVNNI;
         else if (e && (!strcmp(e, "portable") || !strcmp(e, "int8-portable"))) mode = MR_TOPK_INT8_PORTABLE;
         else {
             int kern = mr_q8_best_kernel();
-            mode = nq >= 2048 && (kern == MR_Q8_VNNI || (kern == MR_Q8_AVX2 && !o->prune)) ? MR_TOPK_INT8
-                                                                                          : MR_TOPK_FP32;
+            int fast = kern == MR_Q8_VNNI || kern == MR_Q8_AVXVNNI || (kern == MR_Q8_AVX2 && !o->prune);
+            mode = nq >= 2048 && fast ? MR_TOPK_INT8 : MR_TOPK_FP32;
         }
     }
     if (mode == MR_TOPK_INT8) {
         int kern = mr_q8_best_kernel();
-        mode = kern == MR_Q8_VNNI ? MR_TOPK_INT8 : kern == MR_Q8_AVX2 ? MR_TOPK_INT8_AVX2 : MR_TOPK_INT8_PORTABLE;
+        mode = kern == MR_Q8_VNNI      ? MR_TOPK_INT8
+               : kern == MR_Q8_AVXVNNI ? MR_TOPK_INT8_AVXVNNI
+               : kern == MR_Q8_AVX2    ? MR_TOPK_INT8_AVX2
+                                       : MR_TOPK_INT8_PORTABLE;
     }
+    if (mode == MR_TOPK_INT8_AVXVNNI && !mr_q8_have_avxvnni()) mode = MR_TOPK_INT8_AVX2;
     if (mode == MR_TOPK_INT8_AVX2 && !mr_q8_have_avx2()) mode = MR_TOPK_INT8_PORTABLE;
     if (f > MR_Q8_MAX_F) mode = MR_TOPK_FP32; /* int32 dot products could overflow */
     return mode;
@@ -562,7 +569,10 @@ static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
 /* The int8 kernel of a path from choose_path. */
 static int path_kernel(int path)
 {
-    return path == MR_TOPK_INT8 ? MR_Q8_VNNI : path == MR_TOPK_INT8_AVX2 ? MR_Q8_AVX2 : MR_Q8_PORTABLE;
+    return path == MR_TOPK_INT8           ? MR_Q8_VNNI
+           : path == MR_TOPK_INT8_AVX2    ? MR_Q8_AVX2
+           : path == MR_TOPK_INT8_AVXVNNI ? MR_Q8_AVXVNNI
+                                          : MR_Q8_PORTABLE;
 }
 
 const char *mr_topk_path_name(int path)
@@ -571,6 +581,7 @@ const char *mr_topk_path_name(int path)
     case MR_TOPK_FP32: return "fp32";
     case MR_TOPK_INT8: return "int8-vnni";
     case MR_TOPK_INT8_AVX2: return "int8-avx2";
+    case MR_TOPK_INT8_AVXVNNI: return "int8-avxvnni";
     case MR_TOPK_INT8_PORTABLE: return "int8-portable";
     default: return "?";
     }
@@ -722,7 +733,8 @@ static int64_t scan_cols_q8(float *restrict hs, int32_t *restrict hi, int32_t *r
 {
 #if defined(__x86_64__)
     if (kern == MR_Q8_VNNI) return scan_cols_q8_avx512(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
-    if (kern == MR_Q8_AVX2) return scan_cols_q8_avx2(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
+    if (kern == MR_Q8_AVX2 || kern == MR_Q8_AVXVNNI)
+        return scan_cols_q8_avx2(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
 #endif
     (void)kern;
     int64_t rescored = 0;
@@ -764,13 +776,19 @@ static int merge_thread_heaps(const float *hs, const int32_t *hi, const int32_t 
     return failed;
 }
 
+/* Block size of the int8 self pass (a multiple of MR_Q8_TILE): the bound
+ * block is BSQ^2 floats, written once and scanned twice. */
+#ifndef BSQ
+#define BSQ 512
+#endif
+
 static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *out_idx, float *out_score, int kern)
 {
     const int k = o->k;
     mr_q8_items it;
     int rc = mr_q8_items_build(V, n, f, NULL, kern, &it);
     if (rc) return rc;
-    const int64_t nb = (n + BS - 1) / BS;
+    const int64_t nb = (n + BSQ - 1) / BSQ;
     const int T = omp_get_max_threads();
     float *hs = mr_malloc(sizeof(float) * (size_t)T * n * k + 1);
     int32_t *hi = mr_malloc(sizeof(int32_t) * (size_t)T * n * k + 1);
@@ -788,11 +806,11 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
 #pragma omp parallel num_threads(T) reduction(+ : rescored)
     {
         int t = omp_get_thread_num();
-        float *U = mr_malloc(sizeof(float) * Q8_ROWS(BS) * BS), *thr = mr_malloc(sizeof(float) * BS);
+        float *U = mr_malloc(sizeof(float) * Q8_ROWS(BSQ) * BSQ), *thr = mr_malloc(sizeof(float) * BSQ);
         float *ths = hs + (size_t)t * n * k;
         int32_t *thi = hi + (size_t)t * n * k, *thn = hn + (size_t)t * n;
         mr_q8_queries qq;
-        int ok = mr_q8_queries_alloc(&qq, BS, f) == 0 && U && thr;
+        int ok = mr_q8_queries_alloc(&qq, BSQ, f) == 0 && U && thr;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -800,17 +818,17 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
 #pragma omp for schedule(dynamic, 1)
         for (int64_t bI = 0; bI < nb; bI++) {
             if (!ok) continue;
-            int64_t i0 = bI * BS;
-            int mi = (int)(n - i0 < BS ? n - i0 : BS);
+            int64_t i0 = bI * BSQ;
+            int mi = (int)(n - i0 < BSQ ? n - i0 : BSQ);
             mr_q8_queries_set(&qq, V + i0 * f, mi); /* finite: the items were checked */
             for (int64_t bJ = bI; bJ < nb; bJ++) {
-                int64_t j0 = bJ * BS;
-                int mj = (int)(n - j0 < BS ? n - j0 : BS);
-                mr_q8_block(&qq, mi, &it, j0, mj, U, BS);
+                int64_t j0 = bJ * BSQ;
+                int mj = (int)(n - j0 < BSQ ? n - j0 : BSQ);
+                mr_q8_block(&qq, mi, &it, j0, mj, U, BSQ);
                 for (int r = 0; r < mi; r++) {
                     int64_t q = i0 + r;
                     heap h = {ths + q * k, thi + q * k, thn[q], k};
-                    rescored += scan_row_q8(&h, U + (int64_t)r * BS, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q,
+                    rescored += scan_row_q8(&h, U + (int64_t)r * BSQ, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q,
                                             kern);
                     thn[q] = h.n;
                 }
@@ -820,7 +838,7 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
                     heap h = {ths + item * k, thi + item * k, thn[item], k};
                     thr[c] = heap_threshold_q8(&h);
                 }
-                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BS, mi, mj, (int32_t)i0, (int32_t)j0, V, f, kern);
+                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BSQ, mi, mj, (int32_t)i0, (int32_t)j0, V, f, kern);
             }
         }
         free(U);

@@ -46,14 +46,16 @@
 enum {
     MR_TOPK_AUTO = 0,      /* int8 for bulk calls on CPUs with AVX-512 VNNI or AVX2, else
                               fp32; the environment variable
-                              MUSREC_TOPK=fp32|int8|int8-avx2|portable overrides it (tests,
+                              MUSREC_TOPK=fp32|int8|int8-avx2|int8-avxvnni|portable overrides it (tests,
                               benchmarks) */
     MR_TOPK_FP32 = 1,      /* sgemm scores */
     MR_TOPK_INT8 = 2,      /* int8 bounds + exact rescoring with the best kernel: VNNI, else
-                              AVX2, else portable; as a path: the VNNI kernel ran */
+                              AVX-VNNI, else AVX2, else portable; as a path: the VNNI kernel ran */
     MR_TOPK_INT8_PORTABLE = 3, /* the same with the portable (scalar) kernel: for tests */
-    MR_TOPK_INT8_AVX2 = 4  /* the same with the AVX2 kernel (vpmaddwd; the portable one
+    MR_TOPK_INT8_AVX2 = 4, /* the same with the AVX2 kernel (vpmaddwd; the portable one
                               without AVX2): what AVX2-only CPUs run, forceable here */
+    MR_TOPK_INT8_AVXVNNI = 5 /* the same with the AVX-VNNI kernel (vpdpbusd on ymm; the AVX2
+                                one without AVX-VNNI): Intel Alder Lake and later */
 };
 
 typedef struct {
@@ -66,7 +68,8 @@ typedef struct {
     int mode;              /* MR_TOPK_*; 0 = auto */
     /* out: how many query-item scores (or int8 bounds) were computed, how many
        pairs the int8 path rescored exactly, and the path taken (MR_TOPK_FP32,
-       MR_TOPK_INT8 = the VNNI kernel, MR_TOPK_INT8_AVX2 or MR_TOPK_INT8_PORTABLE) */
+       MR_TOPK_INT8 = the VNNI kernel, MR_TOPK_INT8_AVXVNNI, MR_TOPK_INT8_AVX2 or
+       MR_TOPK_INT8_PORTABLE) */
     int64_t scored, rescored;
     int path;
 } mr_topk_opts;
@@ -86,7 +89,7 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
  * path. */
 int mr_topk_self(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *out_idx, float *out_score);
 
-/* The name of a path for logs: fp32, int8-vnni, int8-avx2, int8-portable. */
+/* The name of a path for logs: fp32, int8-vnni, int8-avxvnni, int8-avx2, int8-portable. */
 const char *mr_topk_path_name(int path);
 
 /* Reference implementation for tests: scores every pair one dot product at a

@@ -33,9 +33,22 @@ int mr_q8_have_avx2(void)
 #endif
 }
 
+int mr_q8_have_avxvnni(void)
+{
+#ifdef MR_Q8_X86
+    __builtin_cpu_init();
+    return mr_q8_have_avx2() && __builtin_cpu_supports("avxvnni") != 0;
+#else
+    return 0;
+#endif
+}
+
 int mr_q8_best_kernel(void)
 {
-    return mr_q8_have_vnni() ? MR_Q8_VNNI : mr_q8_have_avx2() ? MR_Q8_AVX2 : MR_Q8_PORTABLE;
+    return mr_q8_have_vnni()      ? MR_Q8_VNNI
+           : mr_q8_have_avxvnni() ? MR_Q8_AVXVNNI
+           : mr_q8_have_avx2()    ? MR_Q8_AVX2
+                                  : MR_Q8_PORTABLE;
 }
 
 /* Rows whose norm is outside [2^-40, 2^40] are not quantised (see topk_q8.h). */
@@ -364,6 +377,65 @@ block_vnni(const mr_q8_queries *q, int mpad, const mr_q8_items *it, int64_t i0, 
         A2_OUT1(a##1, 1, qs, qe, qn, out);                                                                           \
     } while (0)
 
+/* AVX-VNNI (the VEX form of vpdpbusd, 8 lanes: Intel Alder Lake and later
+ * without AVX-512) on the VNNI layout: a group of 16 items is two ymm
+ * loads per 4-byte chunk; 6 queries x 16 items in 12 accumulators, 12
+ * vpdpbusd per chunk (four products per lane each, like the 512-bit
+ * kernel), then the same epilogue as the AVX2 kernel. */
+#define V2_ROW(a) __m256i a##0 = _mm256_set1_epi32(-q->corr[r + a]), a##1 = a##0
+#define V2_VPDPBUSD(acc, x, b) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(x), "x"(b))
+#define V2_DP(a)                                                                                                     \
+    do {                                                                                                             \
+        int32_t b4;                                                                                                  \
+        memcpy(&b4, qc + (size_t)(a) * w + ch * 4, 4);                                                               \
+        __m256i b = _mm256_set1_epi32(b4);                                                                           \
+        V2_VPDPBUSD(a##0, x0, b);                                                                                    \
+        V2_VPDPBUSD(a##1, x1, b);                                                                                    \
+    } while (0)
+
+__attribute__((target("avx2,fma,avxvnni"))) static void block_avxvnni(const mr_q8_queries *q, int mpad,
+                                                                     const mr_q8_items *it, int64_t i0, int ntile,
+                                                                     float *U, int ldu)
+{
+    const int nch = it->nch, w = nch * 4;
+    const size_t gstride = (size_t)nch * 64; /* bytes per group of 16 items */
+    for (int t = 0; t < ntile; t++) {
+        const int64_t ib = i0 + (int64_t)t * MR_Q8_TILE;
+        const uint8_t *tc = it->codes + (size_t)(ib / 16) * gstride;
+        for (int r = 0; r < mpad; r += MR_Q8_QT) {
+            const int8_t *qc = q->codes + (size_t)r * w;
+            for (int st = 0; st < MR_Q8_TILE / 16; st++) {
+                const uint8_t *g = tc + (size_t)st * gstride;
+                const float *sv = it->s + ib + 16 * st, *nv = it->nrm + ib + 16 * st, *ev = it->err + ib + 16 * st;
+                enum { A = 0, B = 1, C = 2, D = 3, E = 4, F = 5 };
+                V2_ROW(A);
+                V2_ROW(B);
+                V2_ROW(C);
+                V2_ROW(D);
+                V2_ROW(E);
+                V2_ROW(F);
+                int ch = 0;
+                do { /* nch >= 1 */
+                    __m256i x0 = _mm256_loadu_si256((const __m256i *)(g + (size_t)ch * 64));
+                    __m256i x1 = _mm256_loadu_si256((const __m256i *)(g + (size_t)ch * 64 + 32));
+                    V2_DP(A);
+                    V2_DP(B);
+                    V2_DP(C);
+                    V2_DP(D);
+                    V2_DP(E);
+                    V2_DP(F);
+                } while (++ch < nch);
+                A2_OUT(A);
+                A2_OUT(B);
+                A2_OUT(C);
+                A2_OUT(D);
+                A2_OUT(E);
+                A2_OUT(F);
+            }
+        }
+    }
+}
+
 __attribute__((target("avx2,fma"))) static void block_avx2(const mr_q8_queries *q, int mpad, const mr_q8_items *it,
                                                            int64_t i0, int ntile, float *U, int ldu)
 {
@@ -424,6 +496,10 @@ void mr_q8_block(const mr_q8_queries *q, int m, const mr_q8_items *it, int64_t i
     }
     if (it->kern == MR_Q8_AVX2) {
         block_avx2(q, mpad, it, i0, ntile, U, ldu);
+        return;
+    }
+    if (it->kern == MR_Q8_AVXVNNI) {
+        block_avxvnni(q, mpad, it, i0, ntile, U, ldu);
         return;
     }
 #endif

@@ -40,8 +40,10 @@
  * epilogue the same float operations in the same order as the VNNI
  * kernel's, so the two kernels give the same bounds bit for bit
  * (tests/test_topk.c checks it). At two int8 products per 16-bit lane it
- * does 16 multiply-adds per instruction, twice a float FMA's 8; the
- * portable kernel is plain C. */
+ * does 16 multiply-adds per instruction, twice a float FMA's 8. CPUs with
+ * AVX-VNNI but no AVX-512 (Intel Alder Lake and later) run vpdpbusd on ymm
+ * on the VNNI layout (two 32-byte loads per group of 16 items), with the
+ * same epilogue: the same bounds again. The portable kernel is plain C. */
 #ifndef MR_TOPK_Q8_H
 #define MR_TOPK_Q8_H
 
@@ -51,13 +53,13 @@
 #define MR_Q8_QT 6    /* queries per kernel tile; query blocks are padded to a multiple of it */
 
 /* The bound kernels (mr_q8_block). */
-enum { MR_Q8_PORTABLE = 0, MR_Q8_AVX2 = 1, MR_Q8_VNNI = 2 };
+enum { MR_Q8_PORTABLE = 0, MR_Q8_AVX2 = 1, MR_Q8_VNNI = 2, MR_Q8_AVXVNNI = 3 };
 
 typedef struct {
     int64_t n, npad; /* items, and items padded to a multiple of MR_Q8_TILE */
     int f, nch;      /* factors, and 4-byte chunks per row (f rounded up to 4, / 4) */
     int kern;        /* MR_Q8_*: the layout below that was built */
-    uint8_t *codes;  /* VNNI and portable: npad / 16 groups x nch x 64 bytes; else NULL */
+    uint8_t *codes;  /* VNNI, AVX-VNNI, portable: npad / 16 groups x nch x 64 bytes; else NULL */
     int16_t *codes16; /* AVX2: npad / 8 groups x 2 nch pairs x 16 int16; else NULL */
     float *s, *nrm, *err; /* per item: scale, norm bound N_v, error-norm bound E_v */
 } mr_q8_items;
@@ -74,6 +76,8 @@ typedef struct {
  * FMA). */
 int mr_q8_have_vnni(void);
 int mr_q8_have_avx2(void);
+/* AVX2 and AVX-VNNI (vpdpbusd on ymm, VEX: Intel Alder Lake and later) */
+int mr_q8_have_avxvnni(void);
 
 /* The best kernel this CPU runs. */
 int mr_q8_best_kernel(void);
