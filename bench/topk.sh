@@ -1,12 +1,15 @@
 #!/bin/bash
 # bench/topk: the top-k engine path by path (fp32 sgemm full scan and norm
-# pruning, int8 VNNI full and pruned; similar-all fp32 and int8) on the ALS
-# factors of a work directory, for a subset of users and items
-# (bench/topk_model.c). Prints seconds, pairs per second, the share of
-# pairs rescored exactly, and checks the int8 lists against the fp32 ones.
+# pruning; int8 full and pruned on each kernel the CPU runs: AVX2, AVX-512
+# VNNI; similar-all on each path) on the ALS factors of a work directory,
+# for a subset of users and items (bench/topk_model.c). Prints seconds,
+# pairs per second, the share of pairs rescored exactly, checks the int8
+# lists against the fp32 ones and the int8 kernels against each other.
 #
 #   bench/topk.sh WORKDIR [USERS [ITEMS_FOR_SIMILAR]]     default 6144 50000
 #   TRAIN=- bench/topk.sh ...    no exclusions (skips loading the train matrix)
+#   TOPK_PATHS=fp32,int8-avx2,int8-avxvnni,int8-vnni   any subset of the paths
+#   TOPK_SKIP=recommend,similar,full      skip parts (full: recommend's full scans)
 #
 # Recommend-all work is users x items: extrapolate linearly to all users
 # (minus the int8 set-up, a sort, copy and quantisation of the items, about

@@ -4,12 +4,20 @@
  *
  * Recommend-all (top K, default 100, train items excluded) for the first
  * USERS users (default all) with the fp32 sgemm path (full scan, and norm
- * pruning) and the int8 path; similar-all (top 10 by cosine) over the first
- * ITEMS_FOR_SIMILAR items (default all) with both paths. Prints seconds,
- * pairs per second, the share of pairs the int8 path rescored, and checks
- * that the int8 lists equal the fp32 ones up to float rounding (the int8
- * scores are the exact ones; fp32 is sgemm-rounded). Extrapolate a subset
- * to all users linearly (the work is users x items). */
+ * pruning) and the int8 path on each kernel this CPU runs (AVX2, AVX-VNNI,
+ * AVX-512 VNNI);
+ * similar-all (top 10 by cosine) over the first ITEMS_FOR_SIMILAR items
+ * (default all) with the same paths. Prints seconds, pairs per second, the
+ * share of pairs the int8 path rescored, and checks that the int8 lists
+ * equal the fp32 ones up to float rounding (the int8 scores are the exact
+ * ones; fp32 is sgemm-rounded) and the int8 kernels' lists equal each
+ * other bit for bit. Extrapolate a subset to all users linearly (the work
+ * is users x items).
+ *
+ * TOPK_PATHS=fp32,int8-avx2,int8-avxvnni,int8-vnni (any subset, in that order) picks
+ * the paths; TOPK_SKIP=recommend, similar or full (the recommend full
+ * scans) skips those parts (comma-separated); TOPK_ONLY=int8
+ * (older spelling) drops fp32. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +28,27 @@
 #include "base/threads.h"
 #include "models/similar.h"
 #include "models/topk.h"
+#include "models/topk_q8.h"
 #include "store/npy.h"
 
-static const char *path_name(int p)
+static const char *path_name(int p) { return mr_topk_path_name(p); }
+
+/* the paths to run: fp32, then each int8 kernel the CPU runs, as TOPK_PATHS allows */
+static int pick_paths(int *paths)
 {
-    return p == MR_TOPK_INT8 ? "int8 VNNI" : p == MR_TOPK_INT8_PORTABLE ? "int8 portable" : "fp32";
+    const char *want = getenv("TOPK_PATHS"), *only = getenv("TOPK_ONLY");
+    int n = 0;
+    if (want ? strstr(want, "fp32") != NULL : !(only && !strcmp(only, "int8"))) paths[n++] = MR_TOPK_FP32;
+    if (mr_q8_have_avx2() && (!want || strstr(want, "int8-avx2"))) paths[n++] = MR_TOPK_INT8_AVX2;
+    if (mr_q8_have_avxvnni() && (!want || strstr(want, "int8-avxvnni"))) paths[n++] = MR_TOPK_INT8_AVXVNNI;
+    if (mr_q8_have_vnni() && (!want || strstr(want, "int8-vnni"))) paths[n++] = MR_TOPK_INT8;
+    return n;
+}
+
+/* whether two exact lists are the same bits */
+static int same(const int32_t *ai, const float *as, const int32_t *bi, const float *bs, int64_t n)
+{
+    return !memcmp(ai, bi, sizeof(int32_t) * n) && !memcmp(as, bs, sizeof(float) * n);
 }
 
 /* rows whose lists differ in more than float rounding can explain */
@@ -91,58 +115,78 @@ int main(int argc, char **argv)
     if (ns > ni) ns = ni;
     printf("factors: %lld users x %lld items x %d; recommend-all on %lld users, top %d\n", (long long)nu,
            (long long)ni, f, (long long)nq, k);
-    int32_t *idx[2];
-    float *sc[2];
-    for (int p = 0; p < 2; p++) {
-        idx[p] = malloc(sizeof(int32_t) * nq * k);
-        sc[p] = malloc(sizeof(float) * nq * k);
-    }
-    struct {
-        int mode, prune;
-    } runs[4] = {{MR_TOPK_FP32, 0}, {MR_TOPK_FP32, 1}, {MR_TOPK_INT8, 0}, {MR_TOPK_INT8, 1}};
-    const char *only = getenv("TOPK_ONLY"); /* "int8": skip the fp32 runs (profiling) */
-    for (int r = 0; r < 4; r++) {
-        if (only && !strcmp(only, "int8") && runs[r].mode == MR_TOPK_FP32) continue;
-        mr_topk_opts o = {.k = k, .exclude = &ui, .prune = runs[r].prune, .mode = runs[r].mode};
-        int slot = runs[r].mode == MR_TOPK_FP32 ? 0 : 1;
-        double t0 = mr_now();
-        if (mr_topk(X, nq, Y, ni, f, &o, idx[slot], sc[slot])) {
-            fprintf(stderr, "%s\n", mr_errmsg());
-            return 1;
+    int paths[4], np = pick_paths(paths);
+    const char *skip = getenv("TOPK_SKIP");
+    /* slot 0: fp32 (if run); then the int8 kernels */
+    int32_t *idx[4] = {0};
+    float *sc[4] = {0};
+    int slot_path[4] = {0};
+    if (!(skip && strstr(skip, "recommend"))) {
+        for (int p = 0; p < np; p++) {
+            idx[p] = malloc(sizeof(int32_t) * nq * k);
+            sc[p] = malloc(sizeof(float) * nq * k);
         }
-        double s = mr_now() - t0;
-        printf("recommend %-13s %-10s %8.2f s  %.3f G pairs/s  scored %.1f%%", path_name(o.path),
-               runs[r].prune ? "prune" : "full", s, (double)nq * ni / s / 1e9, 100.0 * o.scored / ((double)nq * ni));
-        if (o.path != MR_TOPK_FP32)
-            printf("  rescored %.4f%% (%.0f per user)", 100.0 * o.rescored / ((double)nq * ni),
-                   (double)o.rescored / nq);
-        printf("\n");
+        for (int p = 0; p < np; p++)
+            for (int prune = 0; prune < 2; prune++) {
+                if (!prune && skip && strstr(skip, "full")) continue;
+                mr_topk_opts o = {.k = k, .exclude = &ui, .prune = prune, .mode = paths[p]};
+                double t0 = mr_now();
+                if (mr_topk(X, nq, Y, ni, f, &o, idx[p], sc[p])) {
+                    fprintf(stderr, "%s\n", mr_errmsg());
+                    return 1;
+                }
+                double s = mr_now() - t0;
+                slot_path[p] = o.path;
+                printf("recommend %-13s %-10s %8.2f s  %.3f G pairs/s  scored %.1f%%", path_name(o.path),
+                       prune ? "prune" : "full", s, (double)nq * ni / s / 1e9, 100.0 * o.scored / ((double)nq * ni));
+                if (o.path != MR_TOPK_FP32)
+                    printf("  rescored %.4f%% (%.0f per user)", 100.0 * o.rescored / ((double)nq * ni),
+                           (double)o.rescored / nq);
+                printf("\n");
+            }
+        for (int p = 1; p < np; p++) {
+            if (slot_path[0] == MR_TOPK_FP32)
+                printf("recommend: users whose %s list differs from fp32 beyond rounding: %lld of %lld\n",
+                       path_name(slot_path[p]), (long long)compare(idx[0], sc[0], idx[p], sc[p], nq, k),
+                       (long long)nq);
+            if (p > 1 || slot_path[0] != MR_TOPK_FP32)
+                printf("recommend: %s and %s lists bit for bit equal: %s\n", path_name(slot_path[p - 1]),
+                       path_name(slot_path[p]), same(idx[p - 1], sc[p - 1], idx[p], sc[p], nq * k) ? "yes" : "NO");
+        }
+        for (int p = 0; p < np; p++) free(idx[p]), free(sc[p]);
     }
-    printf("recommend: users whose int8 list differs from fp32 beyond rounding: %lld of %lld\n",
-           (long long)compare(idx[0], sc[0], idx[1], sc[1], nq, k), (long long)nq);
-    for (int p = 0; p < 2; p++) free(idx[p]), free(sc[p]);
 
     const int n = 10;
-    for (int p = 0; p < 2; p++) {
-        idx[p] = malloc(sizeof(int32_t) * ns * n);
-        sc[p] = malloc(sizeof(float) * ns * n);
-    }
-    for (int p = 0; p < 2; p++) {
-        if (only && !strcmp(only, "int8") && p == 0) continue;
-        mr_topk_opts o = {.mode = p ? MR_TOPK_INT8 : MR_TOPK_FP32};
-        double t0 = mr_now();
-        if (mr_similar_compute_opts(Y, ns, f, n, &o, idx[p], sc[p])) {
-            fprintf(stderr, "%s\n", mr_errmsg());
-            return 1;
+    if (!(skip && strstr(skip, "similar"))) {
+        for (int p = 0; p < np; p++) {
+            idx[p] = malloc(sizeof(int32_t) * ns * n);
+            sc[p] = malloc(sizeof(float) * ns * n);
         }
-        double s = mr_now() - t0;
-        printf("similar   %-13s %-10s %8.2f s  %.3f G pairs/s", path_name(o.path), "symmetric", s,
-               (double)ns * ns / s / 1e9);
-        if (o.path != MR_TOPK_FP32) printf("  rescored %.4f%% of pairs", 100.0 * o.rescored / ((double)ns * ns));
-        printf("\n");
+        for (int p = 0; p < np; p++) {
+            mr_topk_opts o = {.mode = paths[p]};
+            double t0 = mr_now();
+            if (mr_similar_compute_opts(Y, ns, f, n, &o, idx[p], sc[p])) {
+                fprintf(stderr, "%s\n", mr_errmsg());
+                return 1;
+            }
+            double s = mr_now() - t0;
+            slot_path[p] = o.path;
+            printf("similar   %-13s %-10s %8.2f s  %.3f G pairs/s", path_name(o.path), "symmetric", s,
+                   (double)ns * ns / s / 1e9);
+            if (o.path != MR_TOPK_FP32) printf("  rescored %.4f%% of pairs", 100.0 * o.rescored / ((double)ns * ns));
+            printf("\n");
+        }
+        for (int p = 1; p < np; p++) {
+            if (slot_path[0] == MR_TOPK_FP32)
+                printf("similar: items whose %s list differs from fp32 beyond rounding: %lld of %lld\n",
+                       path_name(slot_path[p]), (long long)compare(idx[0], sc[0], idx[p], sc[p], ns, n),
+                       (long long)ns);
+            if (p > 1 || slot_path[0] != MR_TOPK_FP32)
+                printf("similar: %s and %s lists bit for bit equal: %s\n", path_name(slot_path[p - 1]),
+                       path_name(slot_path[p]), same(idx[p - 1], sc[p - 1], idx[p], sc[p], ns * n) ? "yes" : "NO");
+        }
+        for (int p = 0; p < np; p++) free(idx[p]), free(sc[p]);
     }
-    printf("similar: items whose int8 list differs from fp32 beyond rounding: %lld of %lld\n",
-           (long long)compare(idx[0], sc[0], idx[1], sc[1], ns, n), (long long)ns);
     printf("peak RSS: %.2f GB\n", mr_peak_rss() / 1e9);
     return 0;
 }

@@ -379,3 +379,93 @@ TEST(csr_transpose)
     }
     omp_set_num_threads(saved);
 }
+
+/* The transpose against sorted (column, row) triplets, for shapes too large
+ * for the dense check: several column buckets of uneven fill (a few heavy
+ * columns, as popular tracks make), a column count not a multiple of the
+ * bucket width, and a matrix with so many rows (2^22 + 5) and columns that a
+ * row and a column offset do not fit together in 31 bits, which takes the
+ * one-pass path. */
+typedef struct {
+    int32_t col, row;
+    float v;
+} trip;
+
+static int trip_cmp(const void *a, const void *b)
+{
+    const trip *x = a, *y = b;
+    if (x->col != y->col) return x->col < y->col ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static void sparse_transpose_check(const mr_csr *a, const mr_csr *t)
+{
+    CHECK_INT(t->n_rows, a->n_cols);
+    CHECK_INT(t->n_cols, a->n_rows);
+    CHECK_INT(t->nnz, a->nnz);
+    trip *tr = malloc(sizeof *tr * (size_t)(a->nnz + 1));
+    for (int64_t r = 0; r < a->n_rows; r++)
+        for (int64_t k = a->indptr[r]; k < a->indptr[r + 1]; k++)
+            tr[k] = (trip){a->indices[k], (int32_t)r, a->data[k]};
+    qsort(tr, (size_t)a->nnz, sizeof *tr, trip_cmp);
+    int64_t bad = -1;
+    CHECK_INT(t->indptr[0], 0);
+    for (int64_t c = 0, k = 0; c < t->n_rows && bad < 0; c++) {
+        if (t->indptr[c + 1] < t->indptr[c]) bad = c;
+        for (; k < t->indptr[c + 1] && bad < 0; k++)
+            if (tr[k].col != c || tr[k].row != t->indices[k] || tr[k].v != t->data[k]) bad = k;
+    }
+    if (bad >= 0) mr_test_fail(__FILE__, __LINE__, "transpose differs from the sorted triplets at %lld", (long long)bad);
+    free(tr);
+}
+
+static int skewed_csr(mr_csr *m, int64_t rows, int64_t cols, int64_t per_row, uint64_t seed)
+{
+    memset(m, 0, sizeof *m);
+    m->n_rows = rows;
+    m->n_cols = cols;
+    m->indptr = calloc((size_t)rows + 1, 8);
+    m->indices = malloc((size_t)(rows * per_row + 1) * 4);
+    m->data = malloc((size_t)(rows * per_row + 1) * 4);
+    if (!m->indptr || !m->indices || !m->data) return -1;
+    int64_t k = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t n = (int64_t)(rng_next(&seed) % (uint64_t)(per_row + 1)), c = -1;
+        for (int64_t i = 0; i < n; i++) {
+            /* half the entries in the first 1% of columns */
+            uint64_t x = rng_next(&seed);
+            int64_t step = 1 + (int64_t)(x % (x & 1 ? (uint64_t)(cols / 100 + 1) : (uint64_t)(2 * cols / (per_row + 1) + 1)));
+            if (c + step >= cols) break;
+            c += step;
+            m->indices[k] = (int32_t)c;
+            m->data[k++] = (float)(rng_next(&seed) % 997);
+        }
+        m->indptr[r + 1] = k;
+    }
+    m->nnz = k;
+    return 0;
+}
+
+TEST(csr_transpose_large)
+{
+    int saved = omp_get_max_threads();
+    struct {
+        int64_t rows, cols, per_row;
+    } shapes[] = {{20000, 3001, 40}, {3000, 70001, 60}, {(1 << 22) + 5, 600000, 1}};
+    for (int threads = 1; threads <= 4; threads *= 2) {
+        omp_set_num_threads(threads);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            mr_csr a, t, tt;
+            REQUIRE(skewed_csr(&a, shapes[s].rows, shapes[s].cols, shapes[s].per_row, 31 + s) == 0);
+            REQUIRE(a.nnz > 50000);
+            REQUIRE_OK(mr_csr_transpose(&a, &t));
+            sparse_transpose_check(&a, &t);
+            REQUIRE_OK(mr_csr_transpose(&t, &tt));
+            CHECK(csr_equal(&a, &tt));
+            mr_csr_free(&a);
+            mr_csr_free(&t);
+            mr_csr_free(&tt);
+        }
+    }
+    omp_set_num_threads(saved);
+}

@@ -1,8 +1,10 @@
 /* The int8 path of the top-k engine (topk.h, topk_q8.h): it must return
- * exactly what mr_topk_brute returns, bit for bit, on the VNNI kernel and
- * on the portable one, on random and adversarial inputs; its bound must
- * hold against a long double dot product; the brute force itself is
- * checked against long double. */
+ * exactly what mr_topk_brute returns, bit for bit, on the VNNI kernel, the
+ * AVX2 kernel and the portable one (each where the CPU runs it), on random
+ * and adversarial inputs; its bound must hold against a long double dot
+ * product; the VNNI and AVX2 kernels must give the bounds of a scalar
+ * reference bit for bit; the brute force itself is checked against long
+ * double. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -52,12 +54,25 @@ static void free_csr(mr_csr *m)
     memset(m, 0, sizeof *m);
 }
 
-/* the paths that must equal the brute force bit for bit */
+/* the paths that must equal the brute force bit for bit (at most 4) */
 static int int8_modes(int *modes)
 {
     int n = 0;
     modes[n++] = MR_TOPK_INT8_PORTABLE;
+    if (mr_q8_have_avx2()) modes[n++] = MR_TOPK_INT8_AVX2;
+    if (mr_q8_have_avxvnni()) modes[n++] = MR_TOPK_INT8_AVXVNNI;
     if (mr_q8_have_vnni()) modes[n++] = MR_TOPK_INT8;
+    return n;
+}
+
+/* the kernels this CPU runs (at most 4) */
+static int q8_kernels(int *kerns)
+{
+    int n = 0;
+    kerns[n++] = MR_Q8_PORTABLE;
+    if (mr_q8_have_avx2()) kerns[n++] = MR_Q8_AVX2;
+    if (mr_q8_have_avxvnni()) kerns[n++] = MR_Q8_AVXVNNI;
+    if (mr_q8_have_vnni()) kerns[n++] = MR_Q8_VNNI;
     return n;
 }
 
@@ -128,7 +143,7 @@ static void run_case(int64_t nq, int64_t ni, int f, int k, int qkind, int ikind,
     float *bs = malloc(sizeof(float) * nq * k), *ts = malloc(sizeof(float) * nq * k);
     mr_topk_opts o = {.k = k, .exclude = ex.indptr ? &ex : NULL};
     REQUIRE_OK(mr_topk_brute(Q, nq, V, ni, f, &o, bi, bs));
-    int modes[2], nm = int8_modes(modes);
+    int modes[4], nm = int8_modes(modes);
     for (int m = 0; m < nm; m++)
         for (int prune = 0; prune < 2; prune++) {
             o.mode = modes[m];
@@ -231,7 +246,7 @@ TEST(topk_self_int8_equals_brute_bitwise)
         float *bs = malloc(sizeof(float) * n * k), *ts = malloc(sizeof(float) * n * k);
         mr_topk_opts bo = {.k = k, .exclude_self = 1};
         REQUIRE_OK(mr_topk_brute(V, n, V, n, f, &bo, bi, bs));
-        int modes[2], nm = int8_modes(modes);
+        int modes[4], nm = int8_modes(modes);
         for (int m = 0; m < nm; m++) {
             mr_topk_opts o = {.k = k, .mode = modes[m]};
             REQUIRE_OK(mr_topk_self(V, n, f, &o, ti, ts));
@@ -266,14 +281,19 @@ TEST(similar_int8_equals_brute)
     float *bs = malloc(sizeof(float) * n * k), *ts = malloc(sizeof(float) * n * k);
     mr_topk_opts bo = {.k = k, .exclude_self = 1};
     REQUIRE_OK(mr_topk_brute(N, n, N, n, f, &bo, bi, bs));
-    mr_topk_opts o = {.mode = MR_TOPK_INT8};
-    REQUIRE_OK(mr_similar_compute_opts(V, n, f, k, &o, ti, ts));
-    same_bits("similar", o.path, bi, bs, ti, ts, n, k);
-    CHECK(o.rescored > 0 && o.rescored < n * n / 4);
+    int modes[4], nm = int8_modes(modes);
+    for (int m = 0; m < nm; m++) {
+        mr_topk_opts o = {.mode = modes[m]};
+        memset(ti, 0x55, sizeof(int32_t) * n * k);
+        REQUIRE_OK(mr_similar_compute_opts(V, n, f, k, &o, ti, ts));
+        CHECK_INT(o.path, modes[m]);
+        same_bits("similar", o.path, bi, bs, ti, ts, n, k);
+        CHECK(o.rescored > 0 && o.rescored < n * n / 4);
+    }
     free(V), free(N), free(bi), free(ti), free(bs), free(ts);
 }
 
-/* The bound itself, against a long double dot product, for both kernels
+/* The bound itself, against a long double dot product, for every kernel
  * and every kind of row. */
 TEST(topk_int8_bound_holds)
 {
@@ -286,14 +306,16 @@ TEST(topk_int8_bound_holds)
         for (int kv = 0; kv < 5; kv++) {
             fill(Q, m, f, kinds[kq], &s);
             fill(V, n, f, kinds[kv], &s);
-            mr_q8_items it;
             mr_q8_queries qq;
-            REQUIRE_OK(mr_q8_items_build(V, n, f, NULL, &it));
             REQUIRE_OK(mr_q8_queries_alloc(&qq, m, f));
             REQUIRE(mr_q8_queries_set(&qq, Q, m) == 0);
-            for (int vn = 0; vn <= mr_q8_have_vnni(); vn++) {
-                int bad = 0;
-                mr_q8_block(&qq, m, &it, 0, n, U, 256, vn);
+            int kerns[4], nk = q8_kernels(kerns);
+            for (int kk = 0; kk < nk; kk++) {
+                int bad = 0, vn = kerns[kk];
+                mr_q8_items it;
+                REQUIRE_OK(mr_q8_items_build(V, n, f, NULL, vn, &it));
+                mr_q8_block(&qq, m, &it, 0, n, U, 256);
+                mr_q8_items_free(&it);
                 for (int r = 0; r < m && bad < 3; r++)
                     for (int j = 0; j < n && bad < 3; j++) {
                         long double d = 0, nn = 0;
@@ -305,7 +327,7 @@ TEST(topk_int8_bound_holds)
                         /* an upper bound up to float underflow (2^-149 per
                            rounding), which the threshold's 2^-120 covers */
                         if (!isnan(u) && !((long double)u + 0x1p-140L >= d)) {
-                            mr_test_fail(__FILE__, __LINE__, "kinds %d/%d vnni %d: U(%d,%d) = %.9g < q.v = %.12Lg", kq,
+                            mr_test_fail(__FILE__, __LINE__, "kinds %d/%d kernel %d: U(%d,%d) = %.9g < q.v = %.12Lg", kq,
                                          kv, vn, r, j, u, d);
                             bad++;
                         }
@@ -317,10 +339,153 @@ TEST(topk_int8_bound_holds)
                         }
                     }
             }
-            mr_q8_items_free(&it);
             mr_q8_queries_free(&qq);
         }
     free(Q), free(V), free(U);
+}
+
+/* a * b rounded to float, kept out of any FMA contraction */
+static float mul_rounded(float a, float b)
+{
+    volatile float p = a * b;
+    return p;
+}
+
+/* The VNNI, AVX-VNNI and AVX2 kernels against a scalar reference of the bound, bit
+ * for bit: the integer dot product of the codes (read from the portable
+ * layout, in 64-bit) and the epilogue's float operations (fmaf), on every
+ * kind of row, with a block that starts past the first tile, ends inside a
+ * tile and holds a number of queries that is not a multiple of MR_Q8_QT
+ * (and, at f = 130, more than one of the AVX2 kernel's query slices), and
+ * with f values that exercise every chunk shape. A wrong product,
+ * lane, layout, padding or epilogue order changes some bit. */
+TEST(topk_int8_kernels_equal_reference_bitwise)
+{
+    /* m: at f = 130 the AVX2 kernel takes queries in slices of 60 */
+    const int fs[5] = {1, 6, 19, 64, 130}, m = 67, n = 333, ldu = 320;
+    int kinds[6] = {GAUSS, HEAVY, ZEROS, SCALES, HALFWAY, TIES};
+    uint64_t s = 91;
+    float *U = malloc(sizeof(float) * 72 * ldu);
+    int kerns[4], nk = q8_kernels(kerns), checked = 0;
+    for (int fi = 0; fi < 5; fi++)
+        for (int kind = 0; kind < 6; kind++) {
+            int f = fs[fi];
+            float *Q = malloc(sizeof(float) * m * f), *V = malloc(sizeof(float) * n * f);
+            fill(Q, m, f, kinds[kind], &s);
+            fill(V, n, f, kinds[(kind + 1) % 6], &s);
+            /* extreme codes: +-127 in every lane of some rows */
+            for (int a = 0; a < f; a++) Q[a] = V[a] = (a & 1) ? -1.0f : 1.0f, V[f + a] = -1.0f;
+            mr_q8_queries qq;
+            mr_q8_items ref;
+            REQUIRE_OK(mr_q8_queries_alloc(&qq, m, f));
+            REQUIRE(mr_q8_queries_set(&qq, Q, m) == 0);
+            REQUIRE_OK(mr_q8_items_build(V, n, f, NULL, MR_Q8_PORTABLE, &ref));
+            for (int kk = 0; kk < nk; kk++) {
+                if (kerns[kk] == MR_Q8_PORTABLE) continue;
+                mr_q8_items it;
+                REQUIRE_OK(mr_q8_items_build(V, n, f, NULL, kerns[kk], &it));
+                const int64_t i0 = MR_Q8_TILE;
+                const int mi = n - MR_Q8_TILE;
+                memset(U, 0xff, sizeof(float) * 72 * ldu);
+                mr_q8_block(&qq, m, &it, i0, mi, U, ldu);
+                int bad = 0;
+                for (int r = 0; r < m && bad < 3; r++)
+                    for (int j = 0; j < mi && bad < 3; j++) {
+                        int64_t i = i0 + j;
+                        const uint8_t *g = ref.codes + (size_t)(i / 16) * ref.nch * 64 + (size_t)(i % 16) * 4;
+                        int64_t acc = 0;
+                        for (int a = 0; a < 4 * ref.nch; a++)
+                            acc += (int64_t)((int)g[(size_t)(a / 4) * 64 + a % 4] - 128) * qq.codes[r * 4 * qq.nch + a];
+                        float want = fmaf(mul_rounded((float)acc, ref.s[i]), qq.s[r],
+                                          fmaf(qq.err[r], ref.nrm[i], mul_rounded(qq.nh[r], ref.err[i])));
+                        float got = U[r * ldu + j];
+                        if (memcmp(&want, &got, sizeof want) != 0) {
+                            mr_test_fail(__FILE__, __LINE__, "f %d kinds %d kernel %d: U(%d,%lld) = %a, reference %a",
+                                         f, kind, kerns[kk], r, (long long)i, got, want);
+                            bad++;
+                        }
+                    }
+                checked++;
+                mr_q8_items_free(&it);
+            }
+            mr_q8_items_free(&ref);
+            mr_q8_queries_free(&qq);
+            free(Q), free(V);
+        }
+    if (!mr_q8_have_avx2()) printf("  (no AVX2 here: only the portable kernel ran)\n");
+    CHECK(checked == 30 * (nk - 1));
+    free(U);
+}
+
+/* MUSREC_TOPK picks the path when the mode is auto; the path names the
+ * kernel that ran. */
+TEST(topk_env_picks_kernel)
+{
+    const char *old = getenv("MUSREC_TOPK");
+    char *saved = old ? strdup(old) : NULL;
+    float Q[4 * 3] = {1, 2, 3, -1, 0, 2, 0, 0, 1, 5, 5, 5}, V[3 * 3] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    int32_t idx[8];
+    float sc[8];
+    struct {
+        const char *env;
+        int want;
+    } c[6] = {{"fp32", MR_TOPK_FP32},
+              {"int8", mr_q8_have_vnni()      ? MR_TOPK_INT8
+                       : mr_q8_have_avxvnni() ? MR_TOPK_INT8_AVXVNNI
+                       : mr_q8_have_avx2()    ? MR_TOPK_INT8_AVX2
+                                              : MR_TOPK_INT8_PORTABLE},
+              {"int8-avx2", mr_q8_have_avx2() ? MR_TOPK_INT8_AVX2 : MR_TOPK_INT8_PORTABLE},
+              {"avx2", mr_q8_have_avx2() ? MR_TOPK_INT8_AVX2 : MR_TOPK_INT8_PORTABLE},
+              {"int8-avxvnni", mr_q8_have_avxvnni() ? MR_TOPK_INT8_AVXVNNI
+                               : mr_q8_have_avx2()  ? MR_TOPK_INT8_AVX2
+                                                    : MR_TOPK_INT8_PORTABLE},
+              {"portable", MR_TOPK_INT8_PORTABLE}};
+    for (int t = 0; t < 6; t++) {
+        setenv("MUSREC_TOPK", c[t].env, 1);
+        mr_topk_opts o = {.k = 2};
+        REQUIRE_OK(mr_topk(Q, 4, V, 3, 3, &o, idx, sc));
+        CHECK_INT(o.path, c[t].want);
+        CHECK_INT(idx[0], 2); /* q0 = (1, 2, 3): item 2 then 1 */
+        CHECK_INT(idx[1], 1);
+        CHECK_INT(idx[6], 0); /* q3 = (5, 5, 5): a three-way tie, lowest index first */
+        CHECK_INT(idx[7], 1);
+    }
+    /* auto without the variable: int8 for a bulk call on VNNI or AVX-VNNI; on
+       AVX2 only for a full scan (with pruning fp32 is faster there); few
+       queries: fp32 */
+    unsetenv("MUSREC_TOPK");
+    {
+        const int nq = 2048, f = 4, ni = 10;
+        float *BQ = malloc(sizeof(float) * nq * f), *BV = malloc(sizeof(float) * ni * f);
+        int32_t *bi = malloc(sizeof(int32_t) * nq * 3);
+        float *bs = malloc(sizeof(float) * nq * 3);
+        uint64_t st = 5;
+        fill(BQ, nq, f, GAUSS, &st);
+        fill(BV, ni, f, GAUSS, &st);
+        int vn = mr_q8_have_vnni(), a2 = mr_q8_have_avx2();
+        int nv = mr_q8_have_avxvnni() ? MR_TOPK_INT8_AVXVNNI : MR_TOPK_INT8_AVX2; /* no AVX-512 */
+        for (int prune = 0; prune < 2; prune++) {
+            mr_topk_opts o = {.k = 3, .prune = prune};
+            REQUIRE_OK(mr_topk(BQ, nq, BV, ni, f, &o, bi, bs));
+            int want = vn                                 ? MR_TOPK_INT8
+                       : nv == MR_TOPK_INT8_AVXVNNI       ? nv /* AVX-VNNI: int8 also when pruning */
+                       : a2 && !prune                     ? nv
+                                                          : MR_TOPK_FP32;
+            CHECK_INT(o.path, want);
+            REQUIRE_OK(mr_topk(BQ, nq - 1, BV, ni, f, &o, bi, bs));
+            CHECK_INT(o.path, MR_TOPK_FP32);
+        }
+        mr_topk_opts o = {.k = 3};
+        REQUIRE_OK(mr_topk_self(BQ, nq, f, &o, bi, bs));
+        CHECK_INT(o.path, vn ? MR_TOPK_INT8 : a2 ? nv : MR_TOPK_FP32);
+        free(BQ), free(BV), free(bi), free(bs);
+    }
+    CHECK(!strcmp(mr_topk_path_name(MR_TOPK_INT8_AVX2), "int8-avx2"));
+    CHECK(!strcmp(mr_topk_path_name(MR_TOPK_INT8_AVXVNNI), "int8-avxvnni"));
+    CHECK(!strcmp(mr_topk_path_name(MR_TOPK_INT8), "int8-vnni"));
+    if (saved) setenv("MUSREC_TOPK", saved, 1);
+    else unsetenv("MUSREC_TOPK");
+    free(saved);
 }
 
 /* The reference: every score of the brute force is the long double dot
@@ -364,6 +529,11 @@ TEST(topk_int8_rejects_non_finite)
     V[7] = INFINITY;
     CHECK_ERR(mr_topk(Q, 2, V, 3, 3, &o, idx, sc), "item row 2 has a non-finite value");
     mr_topk_opts so = {.k = 1, .mode = MR_TOPK_INT8};
+    CHECK_ERR(mr_topk_self(V, 3, 3, &so, idx, sc), "item row 2 has a non-finite value");
+    o.mode = MR_TOPK_INT8_AVX2;
+    V[7] = NAN;
+    CHECK_ERR(mr_topk(Q, 2, V, 3, 3, &o, idx, sc), "item row 2 has a non-finite value");
+    so.mode = MR_TOPK_INT8_AVX2;
     CHECK_ERR(mr_topk_self(V, 3, 3, &so, idx, sc), "item row 2 has a non-finite value");
     o.mode = 9;
     CHECK_ERR(mr_topk(Q, 2, V, 3, 3, &o, idx, sc), "unknown mode");

@@ -87,7 +87,7 @@ static int recommend_all(const mr_csr *ui, const mr_als_model *m, int n, int pru
     if (rc) return rc;
     double pairs = (double)ui->n_rows * m->n_items;
     MR_LOG(MR_LOG_INFO, "scored", MR_I("pairs", o.scored), MR_F("fraction", (double)o.scored / pairs),
-           MR_S("engine", o.path == MR_TOPK_FP32 ? "fp32" : o.path == MR_TOPK_INT8 ? "int8-vnni" : "int8-portable"),
+           MR_S("engine", mr_topk_path_name(o.path)),
            MR_I("rescored", o.rescored), MR_F("rescored_fraction", (double)o.rescored / pairs));
     return 0;
 }
@@ -161,17 +161,21 @@ int mr_cmd_als(mr_ctx *ctx, int argc, char **argv)
     mr_step_file(&st, "input", in);
     double t0 = mr_now();
     if ((rc = mr_npz_read_csr(in, &ui)) != 0) goto out;
+    double t_read = mr_now() - t0;
     if ((rc = mr_als_validate(&ui, &o)) != 0) {
         mr_err_wrap(rc, "%s: ", in);
         goto out;
     }
+    double t1 = mr_now();
     if ((rc = mr_csr_transpose(&ui, &iu)) != 0) goto out;
+    double t_transpose = mr_now() - t1;
     if (dump) {
         rc = dump_half_step(&ui, &iu, &o, ctx->seed, dump);
         goto out;
     }
     MR_LOG(MR_LOG_INFO, "train matrix", MR_I("users", ui.n_rows), MR_I("items", ui.n_cols), MR_I("nnz", ui.nnz),
-           MR_F("seconds", mr_now() - t0));
+           MR_F("seconds", mr_now() - t0), MR_F("read_seconds", t_read), MR_F("transpose_seconds", t_transpose),
+           MR_I("rss_bytes", mr_current_rss()));
     MR_LOG(MR_LOG_INFO, "fitting", MR_I("factors", o.factors), MR_I("iterations", o.iterations),
            MR_F("regularization", o.regularization), MR_F("alpha", o.alpha), MR_S("solver", solver),
            MR_I("cg_steps", o.cg_steps), MR_I("seed", (int64_t)o.seed), MR_I("threads", ctx->threads));

@@ -130,7 +130,7 @@ int mr_cmd_similar(mr_ctx *ctx, int argc, char **argv)
         if ((rc = mr_similar_compute_opts(m.item_factors, m.n_items, m.factors, n, &o, idx, sc)) != 0) goto out;
         MR_LOG(MR_LOG_INFO, "similar items", MR_I("items", m.n_items), MR_I("top_n", n),
                MR_F("seconds", mr_now() - t0), MR_S("method", "exact"),
-               MR_S("engine", o.path == MR_TOPK_FP32 ? "fp32" : o.path == MR_TOPK_INT8 ? "int8-vnni" : "int8-portable"),
+               MR_S("engine", mr_topk_path_name(o.path)),
                MR_I("rescored", o.rescored),
                MR_F("rescored_fraction", (double)o.rescored / ((double)m.n_items * (double)m.n_items)));
     }

@@ -139,8 +139,10 @@ int mr_als_init(mr_als_model *m, int64_t n_users, int64_t n_items, int factors, 
     m->n_users = n_users;
     m->n_items = n_items;
     m->factors = factors;
-    m->user_factors = mr_malloc((size_t)n_users * factors * sizeof(float));
-    m->item_factors = mr_malloc((size_t)n_items * factors * sizeof(float));
+    /* huge-page arrays (store/npy.h): at scale 1 they are 600 MB that
+     * would otherwise fault in 4 KB at a time */
+    m->user_factors = mr_npy_alloc((size_t)n_users * factors * sizeof(float));
+    m->item_factors = mr_npy_alloc((size_t)n_items * factors * sizeof(float));
     if (!m->user_factors || !m->item_factors) {
         mr_als_free(m);
         return MR_ENOMEM;

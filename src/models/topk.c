@@ -204,15 +204,44 @@ __attribute__((target("avx512f"))) static int64_t scan_row_q8_avx512(heap *h, co
         if (!(U[j] < thr)) rescored += rescore_q8(h, &thr, map[j], rows + (int64_t)j * f, q, f, o, qi);
     return rescored;
 }
+
+/* The same with AVX2: 32 bounds per step, four compares and movemasks. */
+__attribute__((target("avx2"))) static int64_t scan_row_q8_avx2(heap *h, const float *restrict U, int n,
+                                                                 const int32_t *map, const float *rows, const float *q,
+                                                                 int f, const mr_topk_opts *o, int64_t qi)
+{
+    float thr = heap_threshold_q8(h);
+    int64_t rescored = 0;
+    int j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 t = _mm256_set1_ps(thr);
+        uint32_t m = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(U + j), t, _CMP_NLT_UQ)) |
+                     (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(U + j + 8), t, _CMP_NLT_UQ)) << 8 |
+                     (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(U + j + 16), t, _CMP_NLT_UQ)) << 16 |
+                     (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(U + j + 24), t, _CMP_NLT_UQ)) << 24;
+        while (m) {
+            int b = __builtin_ctz(m);
+            m &= m - 1;
+            if (U[j + b] < thr) continue; /* the threshold rose since the compare */
+            rescored += rescore_q8(h, &thr, map[j + b], rows + (int64_t)(j + b) * f, q, f, o, qi);
+        }
+    }
+    for (; j < n; j++)
+        if (!(U[j] < thr)) rescored += rescore_q8(h, &thr, map[j], rows + (int64_t)j * f, q, f, o, qi);
+    return rescored;
+}
 #endif
 
+/* kern: MR_Q8_VNNI (the CPU has AVX-512), MR_Q8_AVX2 or MR_Q8_AVXVNNI (it
+ * has AVX2), or MR_Q8_PORTABLE. */
 static int64_t scan_row_q8(heap *h, const float *restrict U, int n, const int32_t *map, const float *rows,
-                           const float *q, int f, const mr_topk_opts *o, int64_t qi, int avx512)
+                           const float *q, int f, const mr_topk_opts *o, int64_t qi, int kern)
 {
 #if defined(__x86_64__)
-    if (avx512) return scan_row_q8_avx512(h, U, n, map, rows, q, f, o, qi);
+    if (kern == MR_Q8_VNNI) return scan_row_q8_avx512(h, U, n, map, rows, q, f, o, qi);
+    if (kern == MR_Q8_AVX2 || kern == MR_Q8_AVXVNNI) return scan_row_q8_avx2(h, U, n, map, rows, q, f, o, qi);
 #endif
-    (void)avx512;
+    (void)kern;
     float thr = heap_threshold_q8(h);
     int64_t rescored = 0;
     for (int j = 0; j < n; j++)
@@ -223,7 +252,7 @@ static int64_t scan_row_q8(heap *h, const float *restrict U, int n, const int32_
 static int check_args(int64_t nq, int64_t ni, int f, const mr_topk_opts *o)
 {
     if (nq < 0 || ni < 0 || f < 1) return mr_err(MR_EINVAL, "top-k: bad sizes %lld x %lld x %d", (long long)nq, (long long)ni, f);
-    if (o->mode < MR_TOPK_AUTO || o->mode > MR_TOPK_INT8_PORTABLE)
+    if (o->mode < MR_TOPK_AUTO || o->mode > MR_TOPK_INT8_AVXVNNI)
         return mr_err(MR_EINVAL, "top-k: unknown mode %d", o->mode);
     if (o->k < 1) return mr_err(MR_EINVAL, "top-k: k must be at least 1, got %d", o->k);
     if (ni > INT32_MAX) return mr_err(MR_EINVAL, "top-k: too many items (%lld)", (long long)ni);
@@ -413,13 +442,13 @@ static int topk_pruned(const float *Q, int64_t nq, const float *V, int64_t ni, i
  * Cauchy-Schwarz bound of every remaining item, with the same margins as
  * U) is below its lowered threshold. */
 static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
-                   float *out_score, int vnni)
+                   float *out_score, int kern)
 {
     float *Vs, *vnorm;
     int32_t *perm;
     if (sort_by_norm(V, ni, f, &Vs, &perm, &vnorm)) return MR_ENOMEM;
     mr_q8_items it;
-    int rc = mr_q8_items_build(Vs, ni, f, perm, &it); /* errors name the item, not its place in the order */
+    int rc = mr_q8_items_build(Vs, ni, f, perm, kern, &it); /* errors name the item, not its place in the order */
     if (rc) {
         free(Vs), free(perm), free(vnorm);
         return rc;
@@ -461,14 +490,14 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
             }
             for (int64_t i0 = 0; i0 < ni && na > 0; i0 += BI8) {
                 int mi = (int)(ni - i0 < BI8 ? ni - i0 : BI8);
-                mr_q8_block(&qq, na, &it, i0, mi, U, BI8, vnni);
+                mr_q8_block(&qq, na, &it, i0, mi, U, BI8);
                 scored += (int64_t)na * mi;
                 double next = i0 + mi < ni ? vnorm[i0 + mi] * (1 + 0x1p-18) : 0;
                 int nn = 0;
                 for (int a = 0; a < na; a++) {
                     int r = act[a];
                     rescored += scan_row_q8(&H[r], U + (int64_t)a * BI8, mi, perm + i0, Vs + i0 * f,
-                                            Q + (q0 + r) * f, f, o, q0 + r, vnni);
+                                            Q + (q0 + r) * f, f, o, q0 + r, kern);
                     int keep = i0 + mi < ni;
                     if (keep && o->prune && H[r].n == k && qb[r] * next < (double)heap_threshold_q8(&H[r])) keep = 0;
                     if (keep) {
@@ -495,11 +524,19 @@ static int topk_q8(const float *Q, int64_t nq, const float *V, int64_t ni, int f
 }
 
 /* Which path a call takes: o->mode, or for MR_TOPK_AUTO the environment
- * variable MUSREC_TOPK (fp32, int8, portable; for tests and benchmarks),
- * else int8 on a CPU with AVX-512 VNNI when there are enough queries to pay
+ * variable MUSREC_TOPK (fp32, int8, int8-avx2, int8-avxvnni, portable; for
+ * tests and benchmarks), else int8 when there are enough queries to pay
  * for sorting, copying and quantising the items (about 4 s for 1M items on
- * the 2-core development machine, the fp32 cost of ~1500 queries), else
- * fp32. int8 without VNNI runs the portable kernel. */
+ * the 2-core development machine, the fp32 cost of ~1500 queries) and the
+ * CPU has AVX-512 VNNI or AVX-VNNI, or only AVX2 and the call is a full
+ * scan (similar-all, or recommend without prune), else fp32. On the
+ * scale-1 ALS factors the AVX2 kernel is 1.3-1.4x fp32 on full scans and
+ * similar-all, but with norm pruning (2.4% of the pairs scored) the exact
+ * rescoring of ~1,650 candidates per user costs about what it saves: fp32
+ * measured 8-25% faster there (docs/als.md). The int8 path runs the best
+ * kernel the CPU has (VNNI, else AVX-VNNI, else AVX2, else portable);
+ * MR_TOPK_INT8_AVX2 and MR_TOPK_INT8_AVXVNNI ask for one (falling back to
+ * the next one down). The returned path names the kernel. */
 static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
 {
     int mode = o->mode;
@@ -507,12 +544,47 @@ static int choose_path(const mr_topk_opts *o, int64_t nq, int f)
         const char *e = getenv("MUSREC_TOPK");
         if (e && !strcmp(e, "fp32")) mode = MR_TOPK_FP32;
         else if (e && !strcmp(e, "int8")) mode = MR_TOPK_INT8;
-        else if (e && !strcmp(e, "portable")) mode = MR_TOPK_INT8_PORTABLE;
-        else mode = nq >= 2048 && mr_q8_have_vnni() ? MR_TOPK_INT8 : MR_TOPK_FP32;
+        else if (e && (!strcmp(e, "int8-avx2") || !strcmp(e, "avx2"))) mode = MR_TOPK_INT8_AVX2;
+        else if (e && (!strcmp(e, "int8-avxvnni") || !strcmp(e, "avxvnni"))) mode = MR_TOPK_INT8_AVXVNNI;
+        else if (e && (!strcmp(e, "portable") || !strcmp(e, "int8-portable"))) mode = MR_TOPK_INT8_PORTABLE;
+        else {
+            int kern = mr_q8_best_kernel();
+            int fast = kern == MR_Q8_VNNI || kern == MR_Q8_AVXVNNI || (kern == MR_Q8_AVX2 && !o->prune);
+            mode = nq >= 2048 && fast ? MR_TOPK_INT8 : MR_TOPK_FP32;
+        }
     }
-    if (mode == MR_TOPK_INT8 && !mr_q8_have_vnni()) mode = MR_TOPK_INT8_PORTABLE;
+    if (mode == MR_TOPK_INT8) {
+        int kern = mr_q8_best_kernel();
+        mode = kern == MR_Q8_VNNI      ? MR_TOPK_INT8
+               : kern == MR_Q8_AVXVNNI ? MR_TOPK_INT8_AVXVNNI
+               : kern == MR_Q8_AVX2    ? MR_TOPK_INT8_AVX2
+                                       : MR_TOPK_INT8_PORTABLE;
+    }
+    if (mode == MR_TOPK_INT8_AVXVNNI && !mr_q8_have_avxvnni()) mode = MR_TOPK_INT8_AVX2;
+    if (mode == MR_TOPK_INT8_AVX2 && !mr_q8_have_avx2()) mode = MR_TOPK_INT8_PORTABLE;
     if (f > MR_Q8_MAX_F) mode = MR_TOPK_FP32; /* int32 dot products could overflow */
     return mode;
+}
+
+/* The int8 kernel of a path from choose_path. */
+static int path_kernel(int path)
+{
+    return path == MR_TOPK_INT8           ? MR_Q8_VNNI
+           : path == MR_TOPK_INT8_AVX2    ? MR_Q8_AVX2
+           : path == MR_TOPK_INT8_AVXVNNI ? MR_Q8_AVXVNNI
+                                          : MR_Q8_PORTABLE;
+}
+
+const char *mr_topk_path_name(int path)
+{
+    switch (path) {
+    case MR_TOPK_FP32: return "fp32";
+    case MR_TOPK_INT8: return "int8-vnni";
+    case MR_TOPK_INT8_AVX2: return "int8-avx2";
+    case MR_TOPK_INT8_AVXVNNI: return "int8-avxvnni";
+    case MR_TOPK_INT8_PORTABLE: return "int8-portable";
+    default: return "?";
+    }
 }
 
 int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_topk_opts *o, int32_t *out_idx,
@@ -534,7 +606,7 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
     o->path = choose_path(o, nq, f);
     o->rescored = 0;
     if (o->path != MR_TOPK_FP32)
-        return topk_q8(Q, nq, V, ni, f, o, out_idx, out_score, o->path == MR_TOPK_INT8);
+        return topk_q8(Q, nq, V, ni, f, o, out_idx, out_score, path_kernel(o->path));
     return o->prune ? topk_pruned(Q, nq, V, ni, f, o, out_idx, out_score)
                     : topk_full(Q, nq, V, ni, f, o, out_idx, out_score);
 }
@@ -622,6 +694,33 @@ __attribute__((target("avx512f"))) static int64_t scan_cols_q8_avx512(float *res
     }
     return rescored;
 }
+
+__attribute__((target("avx2"))) static int64_t scan_cols_q8_avx2(float *restrict hs, int32_t *restrict hi,
+                                                                  int32_t *restrict hn, float *restrict thr, int k,
+                                                                  const float *restrict U, int ldu, int mi, int mj,
+                                                                  int32_t i0, int32_t j0, const float *V, int f)
+{
+    int64_t rescored = 0;
+    for (int r = 0; r < mi; r++) {
+        const float *row = U + (int64_t)r * ldu;
+        int j = 0;
+        for (; j + 32 <= mj; j += 32) {
+            uint32_t m = 0;
+            for (int v = 0; v < 4; v++)
+                m |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + j + 8 * v),
+                                                                _mm256_loadu_ps(thr + j + 8 * v), _CMP_NLT_UQ))
+                     << (8 * v);
+            while (m) {
+                int c = j + __builtin_ctz(m);
+                m &= m - 1;
+                rescored += rescore_col_q8(hs, hi, hn, &thr[c], k, j0 + c, i0 + r, V, f);
+            }
+        }
+        for (; j < mj; j++)
+            if (!(row[j] < thr[j])) rescored += rescore_col_q8(hs, hi, hn, &thr[j], k, j0 + j, i0 + r, V, f);
+    }
+    return rescored;
+}
 #endif
 
 /* The int8 column pass: row r of the bound block (candidate i0 + r) against
@@ -630,12 +729,14 @@ __attribute__((target("avx512f"))) static int64_t scan_cols_q8_avx512(float *res
  * j0 + c's score for candidate i0 + r). */
 static int64_t scan_cols_q8(float *restrict hs, int32_t *restrict hi, int32_t *restrict hn, float *restrict thr, int k,
                             const float *restrict U, int ldu, int mi, int mj, int32_t i0, int32_t j0, const float *V,
-                            int f, int avx512)
+                            int f, int kern)
 {
 #if defined(__x86_64__)
-    if (avx512) return scan_cols_q8_avx512(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
+    if (kern == MR_Q8_VNNI) return scan_cols_q8_avx512(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
+    if (kern == MR_Q8_AVX2 || kern == MR_Q8_AVXVNNI)
+        return scan_cols_q8_avx2(hs, hi, hn, thr, k, U, ldu, mi, mj, i0, j0, V, f);
 #endif
-    (void)avx512;
+    (void)kern;
     int64_t rescored = 0;
     for (int r = 0; r < mi; r++) {
         const float *row = U + (int64_t)r * ldu;
@@ -675,13 +776,19 @@ static int merge_thread_heaps(const float *hs, const int32_t *hi, const int32_t 
     return failed;
 }
 
-static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *out_idx, float *out_score, int vnni)
+/* Block size of the int8 self pass (a multiple of MR_Q8_TILE): the bound
+ * block is BSQ^2 floats, written once and scanned twice. */
+#ifndef BSQ
+#define BSQ 512
+#endif
+
+static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *out_idx, float *out_score, int kern)
 {
     const int k = o->k;
     mr_q8_items it;
-    int rc = mr_q8_items_build(V, n, f, NULL, &it);
+    int rc = mr_q8_items_build(V, n, f, NULL, kern, &it);
     if (rc) return rc;
-    const int64_t nb = (n + BS - 1) / BS;
+    const int64_t nb = (n + BSQ - 1) / BSQ;
     const int T = omp_get_max_threads();
     float *hs = mr_malloc(sizeof(float) * (size_t)T * n * k + 1);
     int32_t *hi = mr_malloc(sizeof(int32_t) * (size_t)T * n * k + 1);
@@ -699,11 +806,11 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
 #pragma omp parallel num_threads(T) reduction(+ : rescored)
     {
         int t = omp_get_thread_num();
-        float *U = mr_malloc(sizeof(float) * Q8_ROWS(BS) * BS), *thr = mr_malloc(sizeof(float) * BS);
+        float *U = mr_malloc(sizeof(float) * Q8_ROWS(BSQ) * BSQ), *thr = mr_malloc(sizeof(float) * BSQ);
         float *ths = hs + (size_t)t * n * k;
         int32_t *thi = hi + (size_t)t * n * k, *thn = hn + (size_t)t * n;
         mr_q8_queries qq;
-        int ok = mr_q8_queries_alloc(&qq, BS, f) == 0 && U && thr;
+        int ok = mr_q8_queries_alloc(&qq, BSQ, f) == 0 && U && thr;
         if (!ok) {
 #pragma omp atomic write
             failed = 1;
@@ -711,18 +818,18 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
 #pragma omp for schedule(dynamic, 1)
         for (int64_t bI = 0; bI < nb; bI++) {
             if (!ok) continue;
-            int64_t i0 = bI * BS;
-            int mi = (int)(n - i0 < BS ? n - i0 : BS);
+            int64_t i0 = bI * BSQ;
+            int mi = (int)(n - i0 < BSQ ? n - i0 : BSQ);
             mr_q8_queries_set(&qq, V + i0 * f, mi); /* finite: the items were checked */
             for (int64_t bJ = bI; bJ < nb; bJ++) {
-                int64_t j0 = bJ * BS;
-                int mj = (int)(n - j0 < BS ? n - j0 : BS);
-                mr_q8_block(&qq, mi, &it, j0, mj, U, BS, vnni);
+                int64_t j0 = bJ * BSQ;
+                int mj = (int)(n - j0 < BSQ ? n - j0 : BSQ);
+                mr_q8_block(&qq, mi, &it, j0, mj, U, BSQ);
                 for (int r = 0; r < mi; r++) {
                     int64_t q = i0 + r;
                     heap h = {ths + q * k, thi + q * k, thn[q], k};
-                    rescored += scan_row_q8(&h, U + (int64_t)r * BS, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q,
-                                            vnni);
+                    rescored += scan_row_q8(&h, U + (int64_t)r * BSQ, mj, iota + j0, V + j0 * f, V + q * f, f, &so, q,
+                                            kern);
                     thn[q] = h.n;
                 }
                 if (bJ == bI) continue;
@@ -731,7 +838,7 @@ static int self_q8(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *o
                     heap h = {ths + item * k, thi + item * k, thn[item], k};
                     thr[c] = heap_threshold_q8(&h);
                 }
-                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BS, mi, mj, (int32_t)i0, (int32_t)j0, V, f, vnni);
+                rescored += scan_cols_q8(ths, thi, thn, thr, k, U, BSQ, mi, mj, (int32_t)i0, (int32_t)j0, V, f, kern);
             }
         }
         free(U);
@@ -756,7 +863,7 @@ int mr_topk_self(const float *V, int64_t n, int f, mr_topk_opts *opts, int32_t *
     opts->path = choose_path(&o, n, f);
     opts->rescored = 0;
     opts->scored = n * n;
-    if (opts->path != MR_TOPK_FP32) return self_q8(V, n, f, opts, out_idx, out_score, opts->path == MR_TOPK_INT8);
+    if (opts->path != MR_TOPK_FP32) return self_q8(V, n, f, opts, out_idx, out_score, path_kernel(opts->path));
     const int64_t nb = (n + BS - 1) / BS;
     const int T = omp_get_max_threads();
     float *hs = mr_malloc(sizeof(float) * (size_t)T * n * k + 1);

@@ -6,10 +6,11 @@
  *
  * Two exact paths.
  *
- * int8 (bulk calls on a CPU with AVX-512 VNNI): queries and items are
- * quantised to int8 with a scale per row (topk_q8.h), and a block of
- * queries x items gets, per pair, the int8 dot product (vpdpbusd: four
- * times the multiply-adds per instruction of float FMA) turned into a
+ * int8 (bulk calls on a CPU with AVX-512 VNNI; with AVX2 only, bulk full
+ * scans and similar-all): queries and items are quantised to int8 with a
+ * scale per row (topk_q8.h), and a block of queries x items gets, per
+ * pair, the int8 dot product (vpdpbusd: four times the multiply-adds per
+ * instruction of float FMA; on AVX2 vpmaddwd on int16, twice) turned into a
  * rigorous upper bound U >= q . v from the rows' scales and quantisation
  * error norms (|q.v - q^.v^| <= |e_q||v| + |q^||e_v|). A pair is dropped
  * only when U is below the query's current k-th exact score (with a margin
@@ -20,9 +21,10 @@
  * ties included, whatever the CPU, kernel, block sizes or thread count. On
  * ALS factors about 10^-3 of the pairs are rescored (docs/als.md).
  *
- * fp32 (the service's single queries, CPUs without VNNI, or mode
- * MR_TOPK_FP32): scores come from blocked sgemm (a block of queries x a
- * block of items, sized to stay in L2) and go straight through the heaps;
+ * fp32 (the service's single queries, CPUs without AVX2, pruned
+ * recommend-all on CPUs without VNNI, or mode MR_TOPK_FP32): scores come
+ * from blocked sgemm (a block of queries x a block of items, sized to stay
+ * in L2) and go straight through the heaps;
  * they are float-accumulated, so they can differ from the exact score in
  * the last bits and near-ties can swap. With `prune`, items are visited
  * in order of decreasing norm and a query stops as soon as |q| |v_next|
@@ -42,12 +44,18 @@
 #include "store/npy.h"
 
 enum {
-    MR_TOPK_AUTO = 0,      /* int8 for bulk calls with VNNI, else fp32; the environment
-                              variable MUSREC_TOPK=fp32|int8|portable overrides it (tests,
+    MR_TOPK_AUTO = 0,      /* int8 for bulk calls on CPUs with AVX-512 VNNI or AVX2, else
+                              fp32; the environment variable
+                              MUSREC_TOPK=fp32|int8|int8-avx2|int8-avxvnni|portable overrides it (tests,
                               benchmarks) */
     MR_TOPK_FP32 = 1,      /* sgemm scores */
-    MR_TOPK_INT8 = 2,      /* int8 bounds + exact rescoring; the portable kernel without VNNI */
-    MR_TOPK_INT8_PORTABLE = 3 /* the same with the portable (scalar) kernel: for tests */
+    MR_TOPK_INT8 = 2,      /* int8 bounds + exact rescoring with the best kernel: VNNI, else
+                              AVX-VNNI, else AVX2, else portable; as a path: the VNNI kernel ran */
+    MR_TOPK_INT8_PORTABLE = 3, /* the same with the portable (scalar) kernel: for tests */
+    MR_TOPK_INT8_AVX2 = 4, /* the same with the AVX2 kernel (vpmaddwd; the portable one
+                              without AVX2): what AVX2-only CPUs run, forceable here */
+    MR_TOPK_INT8_AVXVNNI = 5 /* the same with the AVX-VNNI kernel (vpdpbusd on ymm; the AVX2
+                                one without AVX-VNNI): Intel Alder Lake and later */
 };
 
 typedef struct {
@@ -60,7 +68,8 @@ typedef struct {
     int mode;              /* MR_TOPK_*; 0 = auto */
     /* out: how many query-item scores (or int8 bounds) were computed, how many
        pairs the int8 path rescored exactly, and the path taken (MR_TOPK_FP32,
-       MR_TOPK_INT8 or MR_TOPK_INT8_PORTABLE) */
+       MR_TOPK_INT8 = the VNNI kernel, MR_TOPK_INT8_AVXVNNI, MR_TOPK_INT8_AVX2 or
+       MR_TOPK_INT8_PORTABLE) */
     int64_t scored, rescored;
     int path;
 } mr_topk_opts;
@@ -79,6 +88,9 @@ int mr_topk(const float *Q, int64_t nq, const float *V, int64_t ni, int f, mr_to
  * entries per item per thread. Non-finite factors: an error on the int8
  * path. */
 int mr_topk_self(const float *V, int64_t n, int f, mr_topk_opts *o, int32_t *out_idx, float *out_score);
+
+/* The name of a path for logs: fp32, int8-vnni, int8-avxvnni, int8-avx2, int8-portable. */
+const char *mr_topk_path_name(int path);
 
 /* Reference implementation for tests: scores every pair one dot product at a
  * time with the exact score of the int8 path (float products summed in
