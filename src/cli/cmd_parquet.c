@@ -1076,7 +1076,9 @@ int mr_cmd_parquet(mr_ctx *ctx, int argc, char **argv)
         return 2;
     }
     if (n < 0 || rg_rows < 0 || repeat < 1) {
-        fprintf(stderr, "musrec %s: -n and --row-group-rows must be >= 0, --repeat >= 1\n", cmdname);
+        if (n < 0) fprintf(stderr, "musrec %s: -n must be >= 0, got %lld\n", cmdname, (long long)n);
+        else if (rg_rows < 0) fprintf(stderr, "musrec %s: --row-group-rows must be >= 0, got %lld\n", cmdname, (long long)rg_rows);
+        else fprintf(stderr, "musrec %s: --repeat must be >= 1, got %lld\n", cmdname, (long long)repeat);
         free(pos);
         return 2;
     }

@@ -6,10 +6,12 @@
 #include "data/recs.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
+#include "data/pqcol.h"
 #include "parquet/parquet.h"
 
 #define SLICE_ROWS (1 << 20)
@@ -78,51 +80,85 @@ out:
     return rc;
 }
 
-/* Reads column `col` of row group rg as int64 or double into dst (n rows). */
-static int read_num(mr_pq_reader *pr, int rg, int col, int64_t n, int64_t *di, double *dd)
+/* The score column of row group rg into dst: FLOAT straight into place,
+ * any other number through a per-call buffer. */
+static int read_scores(mr_pq_reader *pr, int rg, int col, int64_t n, float *dst)
 {
     const mr_pq_column_info *ci = mr_pq_column(pr, col);
-    mr_pq_col c;
-    memset(&c, 0, sizeof c);
-    if (ci->list_depth != 0)
-        return mr_err(MR_EFORMAT, "%s: column '%s' is a list, expected numbers", mr_pq_path(pr), ci->name);
-    int rc = mr_pq_read(pr, rg, col, &c);
-    if (rc) return rc;
-    if (c.n_slots != n) {
-        mr_pq_col_free(&c);
-        return mr_err(MR_EFORMAT, "%s: column '%s' has %lld values in row group %d, expected %lld", mr_pq_path(pr),
-                      ci->name, (long long)c.n_slots, rg, (long long)n);
-    }
-    if (c.valid)
-        for (int64_t j = 0; j < n; j++)
-            if (!c.valid[j]) {
-                mr_pq_col_free(&c);
-                return mr_err(MR_EFORMAT, "%s: column '%s' has a null in row group %d", mr_pq_path(pr), ci->name, rg);
-            }
+    if (ci->list_depth != 0 || (ci->physical != MR_PQ_FLOAT && ci->physical != MR_PQ_DOUBLE &&
+                                ci->physical != MR_PQ_INT32 && ci->physical != MR_PQ_INT64))
+        return mr_err(MR_EFORMAT, "%s: column '%s' is not a flat numeric column", mr_pq_path(pr), ci->name);
+    if (ci->physical == MR_PQ_FLOAT) return mr_pq_read_into(pr, rg, col, dst, NULL);
+    void *buf = mr_malloc(8 * (size_t)(n + 1));
+    if (!buf) return MR_ENOMEM;
+    int rc = mr_pq_read_into(pr, rg, col, buf, NULL);
+    for (int64_t j = 0; !rc && j < n; j++)
+        dst[j] = ci->physical == MR_PQ_DOUBLE  ? (float)((const double *)buf)[j]
+                 : ci->physical == MR_PQ_INT64 ? (float)((const int64_t *)buf)[j]
+                                               : (float)((const int32_t *)buf)[j];
+    free(buf);
+    return rc;
+}
+
+/* What one row group holds, for stitching row groups together: the rows
+ * where a new user starts (relative to the row group; its first row always
+ * counts) and the user and rank at both ends. */
+typedef struct {
+    int64_t n_starts;
+    int64_t *start_row;
+    int32_t *start_user;
+    int32_t first_user, last_user, first_rank, last_rank;
+    int rc;
+    char msg[512];
+} rg_part;
+
+static int check_rg(const char *path, int64_t row0, int64_t n, const int32_t *u, const int32_t *k, rg_part *g)
+{
+    int64_t starts = 0;
     for (int64_t j = 0; j < n; j++) {
-        double v;
-        switch (ci->physical) {
-        case MR_PQ_INT32: v = ((const int32_t *)c.values)[j]; break;
-        case MR_PQ_INT64: v = (double)((const int64_t *)c.values)[j]; break;
-        case MR_PQ_FLOAT: v = ((const float *)c.values)[j]; break;
-        case MR_PQ_DOUBLE: v = ((const double *)c.values)[j]; break;
-        default:
-            mr_pq_col_free(&c);
-            return mr_err(MR_EFORMAT, "%s: column '%s' is not numeric", mr_pq_path(pr), ci->name);
+        if (j == 0 || u[j] != u[j - 1]) {
+            if (j > 0 && u[j] < u[j - 1])
+                return mr_err(MR_EFORMAT, "%s: row %lld is not sorted by user_idx (%d after %d)", path,
+                              (long long)(row0 + j), u[j], u[j - 1]);
+            starts++;
+        } else if (k[j] <= k[j - 1]) {
+            return mr_err(MR_EFORMAT, "%s: row %lld is not sorted by rank within user_idx %d (rank %d after %d)",
+                          path, (long long)(row0 + j), u[j], k[j], k[j - 1]);
         }
-        if (di) {
-            if (ci->physical == MR_PQ_INT64) di[j] = ((const int64_t *)c.values)[j];
-            else if (ci->physical == MR_PQ_INT32) di[j] = ((const int32_t *)c.values)[j];
-            else {
-                mr_pq_col_free(&c);
-                return mr_err(MR_EFORMAT, "%s: column '%s' must be an integer column", mr_pq_path(pr), ci->name);
-            }
-        } else dd[j] = v;
     }
-    mr_pq_col_free(&c);
+    g->start_row = mr_malloc(sizeof(int64_t) * (size_t)(starts + 1));
+    g->start_user = mr_malloc(sizeof(int32_t) * (size_t)(starts + 1));
+    if (!g->start_row || !g->start_user) return MR_ENOMEM;
+    for (int64_t j = 0; j < n; j++)
+        if (j == 0 || u[j] != u[j - 1]) {
+            g->start_row[g->n_starts] = row0 + j;
+            g->start_user[g->n_starts++] = u[j];
+        }
+    g->first_user = u[0], g->last_user = u[n - 1];
+    g->first_rank = k[0], g->last_rank = k[n - 1];
     return 0;
 }
 
+/* One row group: user_idx and rank into u and k (checked, reduced to the
+ * part's user starts), item_idx and score into their slices of r. Columns
+ * in cols: user_idx, item_idx, score, rank. */
+static int read_rg(mr_pq_reader *pr, const char *path, int g, int64_t row0, int64_t n, const int *cols, int32_t *u,
+                   int32_t *k, mr_recs *r, rg_part *p)
+{
+    int rc;
+    if ((rc = mr_pqc_read_narrow(pr, g, cols[0], MR_PQC_INT, u, 4, 0, INT32_MAX)) ||
+        (rc = mr_pqc_read_narrow(pr, g, cols[3], MR_PQC_INT, k, 4, 1, INT32_MAX)) ||
+        (rc = mr_pqc_read_narrow(pr, g, cols[1], MR_PQC_INT, r->item_idx + row0, 4, 0, INT32_MAX)) ||
+        (rc = read_scores(pr, g, cols[2], n, r->score + row0)))
+        return rc;
+    return check_rg(path, row0, n, u, k, p);
+}
+
+/* Row groups are decoded in parallel: item_idx and score straight into
+ * their slices of the whole arrays, user_idx and rank into per-thread
+ * buffers that are checked (ranges, order) and reduced to the row group's
+ * user starts; then one pass over the row groups stitches them in order
+ * (a user may span two) and reports the first error by row. */
 int mr_recs_read(const char *path, mr_recs *r)
 {
     memset(r, 0, sizeof *r);
@@ -130,68 +166,92 @@ int mr_recs_read(const char *path, mr_recs *r)
     int rc = mr_pq_open(&pr, path);
     if (rc) return rc;
     int cu, ci, cs, ck;
-    if ((rc = mr_pq_require(pr, "user_idx", &cu)) || (rc = mr_pq_require(pr, "item_idx", &ci)) ||
-        (rc = mr_pq_require(pr, "score", &cs)) || (rc = mr_pq_require(pr, "rank", &ck))) {
+    if ((rc = mr_pqc_require(pr, "user_idx", MR_PQC_INT, 0, &cu)) || (rc = mr_pqc_require(pr, "item_idx", MR_PQC_INT, 0, &ci)) ||
+        (rc = mr_pq_require(pr, "score", &cs)) || (rc = mr_pqc_require(pr, "rank", MR_PQC_INT, 0, &ck))) {
         mr_pq_close(pr);
         return rc;
     }
-    int64_t total = mr_pq_num_rows(pr), rows = 0, users = 0;
-    r->item_idx = mr_malloc(sizeof(int32_t) * (size_t)(total + 1));
-    r->score = mr_malloc(sizeof(float) * (size_t)(total + 1));
-    r->user_idx = mr_malloc(sizeof(int32_t) * (size_t)(total + 1));
-    r->off = mr_malloc(sizeof(int64_t) * (size_t)(total + 2));
-    int64_t *bu = NULL, *bi = NULL, *bk = NULL;
-    double *bs = NULL;
-    if (!r->item_idx || !r->score || !r->user_idx || !r->off) {
+    int nrg = mr_pq_num_row_groups(pr);
+    int64_t total = mr_pq_num_rows(pr);
+    rg_part *parts = mr_calloc((size_t)nrg + 1, sizeof *parts);
+    int64_t *row0 = mr_malloc(sizeof(int64_t) * (size_t)(nrg + 1));
+    r->item_idx = mr_pqc_alloc_array(sizeof(int32_t) * (size_t)(total + 1));
+    r->score = mr_pqc_alloc_array(sizeof(float) * (size_t)(total + 1));
+    if (!parts || !row0 || !r->item_idx || !r->score) {
         rc = MR_ENOMEM;
         goto out;
     }
-    int64_t prev_user = -1, prev_rank = 0;
-    for (int rg = 0; rg < mr_pq_num_row_groups(pr); rg++) {
-        int64_t n = mr_pq_row_group_rows(pr, rg);
-        free(bu), free(bi), free(bk), free(bs);
-        bu = mr_malloc(sizeof(int64_t) * (size_t)(n + 1));
-        bi = mr_malloc(sizeof(int64_t) * (size_t)(n + 1));
-        bk = mr_malloc(sizeof(int64_t) * (size_t)(n + 1));
-        bs = mr_malloc(sizeof(double) * (size_t)(n + 1));
-        if (!bu || !bi || !bk || !bs) {
-            rc = MR_ENOMEM;
+    row0[0] = 0;
+    for (int g = 0; g < nrg; g++) row0[g + 1] = row0[g] + mr_pq_row_group_rows(pr, g);
+#pragma omp parallel
+    {
+        int32_t *u = NULL, *k = NULL;
+        int64_t cap = 0;
+#pragma omp for schedule(dynamic, 1)
+        for (int g = 0; g < nrg; g++) {
+            int64_t n = row0[g + 1] - row0[g];
+            rg_part *p = &parts[g];
+            if (n == 0) continue;
+            if (n > cap) {
+                free(u), free(k);
+                u = mr_malloc(sizeof(int32_t) * (size_t)n);
+                k = mr_malloc(sizeof(int32_t) * (size_t)n);
+                cap = u && k ? n : 0;
+            }
+            p->rc = cap ? read_rg(pr, path, g, row0[g], n, (int[]){cu, ci, cs, ck}, u, k, r, p) : MR_ENOMEM;
+            if (p->rc) {
+                snprintf(p->msg, sizeof p->msg, "%s", mr_errmsg());
+            }
+        }
+        free(u), free(k);
+    }
+    int64_t users = 0;
+    for (int g = 0; g < nrg; g++) {
+        if (parts[g].rc) {
+            mr_err_set_msg(parts[g].msg);
+            rc = parts[g].rc;
             goto out;
         }
-        if ((rc = read_num(pr, rg, cu, n, bu, NULL)) || (rc = read_num(pr, rg, ci, n, bi, NULL)) ||
-            (rc = read_num(pr, rg, ck, n, bk, NULL)) || (rc = read_num(pr, rg, cs, n, NULL, bs)))
+        users += parts[g].n_starts;
+    }
+    r->user_idx = mr_malloc(sizeof(int32_t) * (size_t)(users + 1));
+    r->off = mr_malloc(sizeof(int64_t) * (size_t)(users + 2));
+    if (!r->user_idx || !r->off) {
+        rc = MR_ENOMEM;
+        goto out;
+    }
+    users = 0;
+    const rg_part *prev = NULL;
+    for (int g = 0; g < nrg; g++) {
+        const rg_part *p = &parts[g];
+        if (!p->n_starts) continue;
+        int64_t from = 0;
+        if (prev && p->first_user < prev->last_user) {
+            rc = mr_err(MR_EFORMAT, "%s: row %lld is not sorted by user_idx (%d after %d)", path, (long long)row0[g],
+                        p->first_user, prev->last_user);
             goto out;
-        for (int64_t j = 0; j < n; j++, rows++) {
-            if (bu[j] < 0 || bu[j] > INT32_MAX || bi[j] < 0 || bi[j] > INT32_MAX) {
-                rc = mr_err(MR_EFORMAT, "%s: row %lld has user_idx %lld, item_idx %lld: out of range", path,
-                            (long long)rows, (long long)bu[j], (long long)bi[j]);
-                goto out;
-            }
-            if (bu[j] != prev_user) {
-                if (bu[j] < prev_user) {
-                    rc = mr_err(MR_EFORMAT, "%s: row %lld is not sorted by user_idx (%lld after %lld)", path,
-                                (long long)rows, (long long)bu[j], (long long)prev_user);
-                    goto out;
-                }
-                r->user_idx[users] = (int32_t)bu[j];
-                r->off[users++] = rows;
-                prev_user = bu[j];
-                prev_rank = 0;
-            }
-            if (bk[j] <= prev_rank) {
-                rc = mr_err(MR_EFORMAT, "%s: row %lld is not sorted by rank within user_idx %lld (rank %lld after %lld)",
-                            path, (long long)rows, (long long)bu[j], (long long)bk[j], (long long)prev_rank);
-                goto out;
-            }
-            prev_rank = bk[j];
-            r->item_idx[rows] = (int32_t)bi[j];
-            r->score[rows] = (float)bs[j];
         }
+        if (prev && p->first_user == prev->last_user) {
+            /* the previous row group's last user goes on */
+            if (p->first_rank <= prev->last_rank) {
+                rc = mr_err(MR_EFORMAT, "%s: row %lld is not sorted by rank within user_idx %d (rank %d after %d)",
+                            path, (long long)row0[g], p->first_user, p->first_rank, prev->last_rank);
+                goto out;
+            }
+            from = 1;
+        }
+        for (int64_t j = from; j < p->n_starts; j++) {
+            r->user_idx[users] = p->start_user[j];
+            r->off[users++] = p->start_row[j];
+        }
+        prev = p;
     }
     r->n_users = users;
-    r->off[users] = rows;
+    r->off[users] = total;
 out:
-    free(bu), free(bi), free(bk), free(bs);
+    for (int g = 0; parts && g < nrg; g++) free(parts[g].start_row), free(parts[g].start_user);
+    free(parts);
+    free(row0);
     mr_pq_close(pr);
     if (rc) mr_recs_free(r);
     return rc;
