@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define MR_ERRMSG_MAX 1024
 
@@ -43,6 +44,22 @@ void *mr_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p) mr_err(MR_ENOMEM, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *mr_malloc_huge(size_t n)
+{
+    const size_t huge = (size_t)2 << 20;
+    if (n < 4 * huge) return mr_malloc(n);
+    size_t rounded = (n + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, rounded)) {
+        mr_err(MR_ENOMEM, "out of memory allocating %zu bytes", n);
+        return NULL;
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
     return p;
 }
 

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include "base/err.h"
@@ -607,19 +606,6 @@ static void scan_accumulate(const mr_pq_column_info *ci, const mr_pq_col *c, sca
     }
 }
 
-/* A whole-column array: 2 MiB aligned and marked for transparent huge
- * pages, so filling 100s of MB takes hundreds of page faults, not 100000s. */
-static void *big_array(size_t bytes)
-{
-    void *p = NULL;
-    size_t align = (size_t)2 << 20;
-    if (posix_memalign(&p, align, (bytes + align - 1) / align * align + align)) return NULL;
-#ifdef MADV_HUGEPAGE
-    madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
-#endif
-    return p;
-}
-
 static double cpu_now(void)
 {
     struct rusage ru;
@@ -651,7 +637,7 @@ static int do_scan(mr_pq_reader *r, const selection *sel, int stream)
             sc[i].width = ci->physical == MR_PQ_BOOLEAN ? 1
                           : ci->physical == MR_PQ_INT32 || ci->physical == MR_PQ_FLOAT ? 4
                           : ci->physical == MR_PQ_FIXED_LEN_BYTE_ARRAY ? (size_t)ci->type_length : 8;
-            sc[i].arr = stream ? NULL : big_array((size_t)nrows * sc[i].width);
+            sc[i].arr = stream ? NULL : mr_malloc_huge((size_t)nrows * sc[i].width);
             if (!stream && !sc[i].arr) rc = mr_err(MR_ENOMEM, "out of memory for column '%s' (%" PRId64 " rows)", ci->path, nrows);
         }
     }

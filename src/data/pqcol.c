@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "base/err.h"
 
@@ -87,22 +86,6 @@ void mr_pqc_convert(const mr_pq_column_info *ci, mr_pqc_kind kind, const mr_pq_c
         for (int64_t i = 0; i < n; i++) dst[i] = floor_div(v[i], per_day);
     } else
         memcpy(dst, v, (size_t)n * 8);
-}
-
-void *mr_pqc_alloc_array(size_t bytes)
-{
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < 4 * huge) return mr_malloc(bytes ? bytes : 1);
-    size_t rounded = (bytes + huge - 1) / huge * huge;
-    void *p = NULL;
-    if (posix_memalign(&p, huge, rounded)) {
-        mr_err(MR_ENOMEM, "out of memory (%zu bytes)", bytes);
-        return NULL;
-    }
-#ifdef MADV_HUGEPAGE
-    madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
 }
 
 /* One row group of one column in its physical width, and its null flags:

@@ -35,13 +35,6 @@ int mr_pqc_read_i64(mr_pq_reader *r, int rg, int col, mr_pqc_kind kind, int64_t 
 int mr_pqc_read_narrow(mr_pq_reader *r, int rg, int col, mr_pqc_kind kind, void *dst, int dst_width, int64_t lo,
                        int64_t hi);
 
-/* Memory for a whole-column array of `bytes` (freed with free()): large
- * ones 2 MiB aligned and marked for transparent huge pages, so that
- * filling them takes one page fault per 2 MiB instead of one per 4 KiB.
- * The decode of a column read from parquet otherwise spends most of its
- * time faulting in its output (perf: the stores into a fresh array). */
-void *mr_pqc_alloc_array(size_t bytes);
-
 /* Converts a decoded chunk's slot values (INT32/INT64/INT96 physical) of
  * column info ci into int64 ids or days. */
 void mr_pqc_convert(const mr_pq_column_info *ci, mr_pqc_kind kind, const mr_pq_col *c, int64_t *dst);

@@ -175,8 +175,8 @@ int mr_recs_read(const char *path, mr_recs *r)
     int64_t total = mr_pq_num_rows(pr);
     rg_part *parts = mr_calloc((size_t)nrg + 1, sizeof *parts);
     int64_t *row0 = mr_malloc(sizeof(int64_t) * (size_t)(nrg + 1));
-    r->item_idx = mr_pqc_alloc_array(sizeof(int32_t) * (size_t)(total + 1));
-    r->score = mr_pqc_alloc_array(sizeof(float) * (size_t)(total + 1));
+    r->item_idx = mr_malloc_huge(sizeof(int32_t) * (size_t)(total + 1));
+    r->score = mr_malloc_huge(sizeof(float) * (size_t)(total + 1));
     if (!parts || !row0 || !r->item_idx || !r->score) {
         rc = MR_ENOMEM;
         goto out;

@@ -103,13 +103,13 @@ int mr_events_read(const char *path, int with_raw_ids, mr_events *ev)
     if (!rc) {
         size_t m = (size_t)(n ? n : 1);
         ev->n = n;
-        ev->user_idx = mr_pqc_alloc_array(m * 4);
-        ev->item_idx = mr_pqc_alloc_array(m * 4);
-        ev->day = mr_pqc_alloc_array(m * 4);
-        ev->track_seq = mr_pqc_alloc_array(m * 2);
+        ev->user_idx = mr_malloc_huge(m * 4);
+        ev->item_idx = mr_malloc_huge(m * 4);
+        ev->day = mr_malloc_huge(m * 4);
+        ev->track_seq = mr_malloc_huge(m * 2);
         if (with_raw_ids) {
-            ev->user_id = mr_pqc_alloc_array(m * 4);
-            ev->track_id = mr_pqc_alloc_array(m * 8);
+            ev->user_id = mr_malloc_huge(m * 4);
+            ev->track_id = mr_malloc_huge(m * 8);
         }
         if (!ev->user_idx || !ev->item_idx || !ev->day || !ev->track_seq ||
             (with_raw_ids && (!ev->user_id || !ev->track_id)))

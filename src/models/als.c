@@ -141,8 +141,8 @@ int mr_als_init(mr_als_model *m, int64_t n_users, int64_t n_items, int factors, 
     m->factors = factors;
     /* huge-page arrays (store/npy.h): at scale 1 they are 600 MB that
      * would otherwise fault in 4 KB at a time */
-    m->user_factors = mr_npy_alloc((size_t)n_users * factors * sizeof(float));
-    m->item_factors = mr_npy_alloc((size_t)n_items * factors * sizeof(float));
+    m->user_factors = mr_malloc_huge((size_t)n_users * factors * sizeof(float));
+    m->item_factors = mr_malloc_huge((size_t)n_items * factors * sizeof(float));
     if (!m->user_factors || !m->item_factors) {
         mr_als_free(m);
         return MR_ENOMEM;
@@ -697,8 +697,8 @@ int mr_als_load_opts(const char *path, mr_als_model *m, mr_als_meta *meta, int f
     m->factors = fac;
     size_t ub = (size_t)nu * fac * sizeof(float), ib = (size_t)ni * fac * sizeof(float);
     int users = !(flags & MR_ALS_LOAD_ITEMS_ONLY);
-    if (users && !(m->user_factors = mr_npy_alloc(ub))) rc = MR_ENOMEM;
-    if (!rc && !(m->item_factors = mr_npy_alloc(ib))) rc = MR_ENOMEM;
+    if (users && !(m->user_factors = mr_malloc_huge(ub))) rc = MR_ENOMEM;
+    if (!rc && !(m->item_factors = mr_malloc_huge(ib))) rc = MR_ENOMEM;
     if (!rc && !users && !(buf = mr_malloc(LOAD_SLICE))) rc = MR_ENOMEM;
     if (rc) goto out;
     /* the checksum covers the user factors too: without them they are

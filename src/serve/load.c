@@ -15,7 +15,7 @@
  * SIGHUP, than keeping the old ones).
  *
  * Arrays are taken over from the readers (they allocate each array with
- * malloc or mr_npy_alloc), not copied, so loading needs no second copy of
+ * malloc or mr_malloc_huge), not copied, so loading needs no second copy of
  * the big ones. Only what requests use is kept, or even read:
  *   - the train matrix: its structure (indptr, indices), which filters out
  *     tracks a known user already heard; its values (listen counts, as

@@ -19,7 +19,7 @@
  * converted while streaming so a large member needs no second full-size
  * buffer. A large stored member is read by all threads in 4 MB slices
  * (pread, then the slice's CRC while it is in cache; the CRCs joined with
- * crc32_combine) into a huge-page array (mr_npy_alloc). Every offset, size
+ * crc32_combine) into a huge-page array (mr_malloc_huge). Every offset, size
  * and count is checked against the file before use, and the CRC-32 of every
  * member read is verified (MR_NPZ_PATTERN skips data.npy's values). The CSR structure is then
  * validated (indptr monotone from 0 to nnz, indices in range); rows that are
@@ -38,7 +38,6 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -60,22 +59,6 @@ void mr_csr_free(mr_csr *m)
     free(m->indices);
     free(m->data);
     memset(m, 0, sizeof *m);
-}
-
-void *mr_npy_alloc(size_t bytes)
-{
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < 4 * huge) return mr_malloc(bytes ? bytes : 1);
-    size_t rounded = (bytes + huge - 1) / huge * huge;
-    void *p = NULL;
-    if (posix_memalign(&p, huge, rounded)) {
-        mr_err(MR_ENOMEM, "out of memory (%zu bytes)", bytes);
-        return NULL;
-    }
-#ifdef MADV_HUGEPAGE
-    madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    return p;
 }
 
 /* ---------------------------------------------------------------- CRC-32 */
@@ -1071,7 +1054,7 @@ int mr_npz_read_csr_opts(const char *path, mr_csr *out, int flags)
         if (!rc && (inf.ndim != 1 || inf.count != m.n_rows + 1))
             rc = mr_err(MR_EFORMAT, "%s: member indptr.npy has %" PRId64 " entries, expected %" PRId64, path,
                         inf.count, m.n_rows + 1);
-        if (!rc && !(m.indptr = mr_npy_alloc((size_t)(m.n_rows + 1) * 8))) rc = MR_ENOMEM;
+        if (!rc && !(m.indptr = mr_malloc_huge((size_t)(m.n_rows + 1) * 8))) rc = MR_ENOMEM;
         if (!rc) rc = ms_read_convert(&ms, &inf, DT_I8, m.indptr, 0, INT64_MAX);
         if (!rc) rc = ms_finish(&ms);
         ms_close(&ms);
@@ -1086,7 +1069,7 @@ int mr_npz_read_csr_opts(const char *path, mr_csr *out, int flags)
         if (!rc) {
             /* scipy ignores entries past indptr[-1]; read all, keep nnz */
             m.nnz = inf.count > m.nnz ? m.nnz : inf.count;
-            if (!(m.indices = mr_npy_alloc((size_t)inf.count * 4))) rc = MR_ENOMEM;
+            if (!(m.indices = mr_malloc_huge((size_t)inf.count * 4))) rc = MR_ENOMEM;
         }
         if (!rc) rc = ms_read_convert(&ms, &inf, DT_I4, m.indices, 0, m.n_cols - 1);
         if (!rc) rc = ms_finish(&ms);
@@ -1101,7 +1084,7 @@ int mr_npz_read_csr_opts(const char *path, mr_csr *out, int flags)
                         inf.count, m.nnz);
         /* pattern only: the header is checked, the values are not read */
         if (!rc && !(flags & MR_NPZ_PATTERN)) {
-            if (!(m.data = mr_npy_alloc((size_t)inf.count * 4))) rc = MR_ENOMEM;
+            if (!(m.data = mr_malloc_huge((size_t)inf.count * 4))) rc = MR_ENOMEM;
             if (!rc) rc = ms_read_convert(&ms, &inf, DT_F4, m.data, 0, 0);
             if (!rc) rc = ms_finish(&ms);
         } else if (!rc && inf.dtype != DT_F4 && inf.dtype != DT_F8)
@@ -1197,8 +1180,8 @@ static int transpose_buckets(const mr_csr *m, mr_csr *t, int nt, const int64_t *
             }
 #pragma omp barrier
         int64_t *cc = mr_malloc((size_t)(W + 1) * 8);
-        uint32_t *sr = mr_npy_alloc((size_t)max_region * 4);
-        float *sv = md ? mr_npy_alloc((size_t)max_region * 4) : NULL;
+        uint32_t *sr = mr_malloc_huge((size_t)max_region * 4);
+        float *sv = md ? mr_malloc_huge((size_t)max_region * 4) : NULL;
         if (!cc || !sr || (md && !sv)) {
 #pragma omp atomic write
             err = 1;
@@ -1301,9 +1284,9 @@ int mr_csr_transpose(const mr_csr *m, mr_csr *t)
     t->n_rows = C;
     t->n_cols = R;
     t->nnz = nnz;
-    t->indptr = mr_npy_alloc(((size_t)C + 1) * 8);
-    t->indices = mr_npy_alloc((size_t)nnz * 4);
-    t->data = m->data ? mr_npy_alloc((size_t)nnz * 4) : NULL;
+    t->indptr = mr_malloc_huge(((size_t)C + 1) * 8);
+    t->indices = mr_malloc_huge((size_t)nnz * 4);
+    t->data = m->data ? mr_malloc_huge((size_t)nnz * 4) : NULL;
     int64_t *band = mr_malloc((size_t)(nt + 1) * 8);
     if (!t->indptr || !t->indices || (m->data && !t->data) || !band) {
         free(band);

@@ -41,12 +41,6 @@ int mr_npz_read_csr(const char *path, mr_csr *m);
 enum { MR_NPZ_PATTERN = 1 };
 int mr_npz_read_csr_opts(const char *path, mr_csr *m, int flags);
 
-/* An array of `bytes` for the big arrays of a matrix: 2 MiB aligned and
- * marked for transparent huge pages when 8 MiB or more (filling it then
- * faults one 2 MiB page at a time instead of 512 small ones), else plain
- * malloc. Release with free(). The readers above allocate with it. */
-void *mr_npy_alloc(size_t bytes);
-
 /* 2-D float32 array rows x cols. */
 int mr_npy_write_f32(const char *path, const float *data, int64_t rows, int64_t cols);
 int mr_npy_read_f32(const char *path, float **data, int64_t *rows, int64_t *cols);
