@@ -11,11 +11,13 @@
 #                            put (or symlink) an existing data/preprocessed/
 #                            there to skip gen/preprocess/split
 #   MUSREC_TOPK=fp32         score with the fp32 sgemm path instead of the
-#                            int8 one (both exact; see docs/als.md)
+#                            int8 one (both exact; see docs/als.md);
+#                            int8-avx2, int8-avxvnni force those int8 kernels
+#                            (what AVX2-only and Alder Lake-class CPUs run)
 #
 # Recommend-all and similar-all report the top-k engine that ran (int8-vnni
-# on AVX-512 VNNI CPUs) and the share of user-item (item-item) pairs it
-# rescored exactly.
+# on AVX-512 VNNI CPUs, int8-avxvnni, int8-avx2, fp32) and the share of
+# user-item (item-item) pairs it rescored exactly.
 #
 # Data: the train matrix of `musrec gen --scale S` + preprocess + split when
 # those commands exist; otherwise a synthetic power-law matrix of the same

@@ -705,11 +705,12 @@ __attribute__((target("avx2"))) static int64_t scan_cols_q8_avx2(float *restrict
         const float *row = U + (int64_t)r * ldu;
         int j = 0;
         for (; j + 32 <= mj; j += 32) {
-            uint32_t m = 0;
-            for (int v = 0; v < 4; v++)
-                m |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(row + j + 8 * v),
-                                                                _mm256_loadu_ps(thr + j + 8 * v), _CMP_NLT_UQ))
-                     << (8 * v);
+#define COLMASK(v)                                                                                                   \
+    ((uint32_t)_mm256_movemask_ps(                                                                                   \
+         _mm256_cmp_ps(_mm256_loadu_ps(row + j + 8 * (v)), _mm256_loadu_ps(thr + j + 8 * (v)), _CMP_NLT_UQ))         \
+     << (8 * (v)))
+            uint32_t m = COLMASK(0) | COLMASK(1) | COLMASK(2) | COLMASK(3);
+#undef COLMASK
             while (m) {
                 int c = j + __builtin_ctz(m);
                 m &= m - 1;
