@@ -100,9 +100,10 @@ static int read_scores(mr_pq_reader *pr, int rg, int col, int64_t n, float *dst)
     return rc;
 }
 
-/* What one row group holds, for stitching row groups together: the rows
- * where a new user starts (relative to the row group; its first row always
- * counts) and the user and rank at both ends. */
+/* What one row group holds, for stitching row groups together: the file
+ * rows at which a user starts inside it (its first row always counts; the
+ * stitch drops it when the previous row group's last user goes on) and the
+ * user and rank at both ends. */
 typedef struct {
     int64_t n_starts;
     int64_t *start_row;
