@@ -359,6 +359,20 @@ static void naive_transpose_check(const mr_csr *a, const mr_csr *t)
     free(dt);
 }
 
+/* Transposes a (then frees it), checks the transpose with `check` and that
+ * transposing back gives a again. */
+static void transpose_twice(mr_csr *a, void (*check)(const mr_csr *, const mr_csr *))
+{
+    mr_csr t, tt;
+    REQUIRE_OK(mr_csr_transpose(a, &t));
+    check(a, &t);
+    REQUIRE_OK(mr_csr_transpose(&t, &tt));
+    CHECK(csr_equal(a, &tt));
+    mr_csr_free(a);
+    mr_csr_free(&t);
+    mr_csr_free(&tt);
+}
+
 TEST(csr_transpose)
 {
     int saved = omp_get_max_threads();
@@ -366,15 +380,9 @@ TEST(csr_transpose)
     for (int threads = 1; threads <= 4; threads *= 2) {
         omp_set_num_threads(threads);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            mr_csr a, t, tt;
+            mr_csr a;
             REQUIRE(random_csr(&a, shapes[s][0], shapes[s][1], 0.1, 5 + s) == 0);
-            REQUIRE_OK(mr_csr_transpose(&a, &t));
-            naive_transpose_check(&a, &t);
-            REQUIRE_OK(mr_csr_transpose(&t, &tt));
-            CHECK(csr_equal(&a, &tt));
-            mr_csr_free(&a);
-            mr_csr_free(&t);
-            mr_csr_free(&tt);
+            transpose_twice(&a, naive_transpose_check);
         }
     }
     omp_set_num_threads(saved);
@@ -455,16 +463,10 @@ TEST(csr_transpose_large)
     for (int threads = 1; threads <= 4; threads *= 2) {
         omp_set_num_threads(threads);
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-            mr_csr a, t, tt;
+            mr_csr a;
             REQUIRE(skewed_csr(&a, shapes[s].rows, shapes[s].cols, shapes[s].per_row, 31 + s) == 0);
             REQUIRE(a.nnz > 50000);
-            REQUIRE_OK(mr_csr_transpose(&a, &t));
-            sparse_transpose_check(&a, &t);
-            REQUIRE_OK(mr_csr_transpose(&t, &tt));
-            CHECK(csr_equal(&a, &tt));
-            mr_csr_free(&a);
-            mr_csr_free(&t);
-            mr_csr_free(&tt);
+            transpose_twice(&a, sparse_transpose_check);
         }
     }
     omp_set_num_threads(saved);

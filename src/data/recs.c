@@ -5,7 +5,6 @@
  * checks the order the format promises. */
 #include "data/recs.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,17 +139,19 @@ static int check_rg(const char *path, int64_t row0, int64_t n, const int32_t *u,
     return 0;
 }
 
+/* The columns mr_recs_read needs, in the order of col[] below. */
+enum { C_USER, C_ITEM, C_SCORE, C_RANK };
+
 /* One row group: user_idx and rank into u and k (checked, reduced to the
- * part's user starts), item_idx and score into their slices of r. Columns
- * in cols: user_idx, item_idx, score, rank. */
-static int read_rg(mr_pq_reader *pr, const char *path, int g, int64_t row0, int64_t n, const int *cols, int32_t *u,
+ * part's user starts), item_idx and score into their slices of r. */
+static int read_rg(mr_pq_reader *pr, const char *path, int g, int64_t row0, int64_t n, const int *col, int32_t *u,
                    int32_t *k, mr_recs *r, rg_part *p)
 {
     int rc;
-    if ((rc = mr_pqc_read_narrow(pr, g, cols[0], MR_PQC_INT, u, 4, 0, INT32_MAX)) ||
-        (rc = mr_pqc_read_narrow(pr, g, cols[3], MR_PQC_INT, k, 4, 1, INT32_MAX)) ||
-        (rc = mr_pqc_read_narrow(pr, g, cols[1], MR_PQC_INT, r->item_idx + row0, 4, 0, INT32_MAX)) ||
-        (rc = read_scores(pr, g, cols[2], n, r->score + row0)))
+    if ((rc = mr_pqc_read_narrow(pr, g, col[C_USER], MR_PQC_INT, u, 4, 0, INT32_MAX)) ||
+        (rc = mr_pqc_read_narrow(pr, g, col[C_RANK], MR_PQC_INT, k, 4, 1, INT32_MAX)) ||
+        (rc = mr_pqc_read_narrow(pr, g, col[C_ITEM], MR_PQC_INT, r->item_idx + row0, 4, 0, INT32_MAX)) ||
+        (rc = read_scores(pr, g, col[C_SCORE], n, r->score + row0)))
         return rc;
     return check_rg(path, row0, n, u, k, p);
 }
@@ -166,9 +167,10 @@ int mr_recs_read(const char *path, mr_recs *r)
     mr_pq_reader *pr = NULL;
     int rc = mr_pq_open(&pr, path);
     if (rc) return rc;
-    int cu, ci, cs, ck;
-    if ((rc = mr_pqc_require(pr, "user_idx", MR_PQC_INT, 0, &cu)) || (rc = mr_pqc_require(pr, "item_idx", MR_PQC_INT, 0, &ci)) ||
-        (rc = mr_pq_require(pr, "score", &cs)) || (rc = mr_pqc_require(pr, "rank", MR_PQC_INT, 0, &ck))) {
+    int col[4];
+    if ((rc = mr_pqc_require(pr, "user_idx", MR_PQC_INT, 0, &col[C_USER])) ||
+        (rc = mr_pqc_require(pr, "item_idx", MR_PQC_INT, 0, &col[C_ITEM])) ||
+        (rc = mr_pq_require(pr, "score", &col[C_SCORE])) || (rc = mr_pqc_require(pr, "rank", MR_PQC_INT, 0, &col[C_RANK]))) {
         mr_pq_close(pr);
         return rc;
     }
@@ -199,7 +201,7 @@ int mr_recs_read(const char *path, mr_recs *r)
                 k = mr_malloc(sizeof(int32_t) * (size_t)n);
                 cap = u && k ? n : 0;
             }
-            p->rc = cap ? read_rg(pr, path, g, row0[g], n, (int[]){cu, ci, cs, ck}, u, k, r, p) : MR_ENOMEM;
+            p->rc = cap ? read_rg(pr, path, g, row0[g], n, col, u, k, r, p) : MR_ENOMEM;
             if (p->rc) {
                 snprintf(p->msg, sizeof p->msg, "%s", mr_errmsg());
             }
